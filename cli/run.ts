@@ -1,0 +1,38 @@
+import { submitJob, jobSummary } from '../engine/jobs';
+import type { JobSummary } from '../engine/summary';
+import { type Embedded, type EmbeddedOptions, startEmbedded } from '../local/kasync';
+import { followJob } from './follow';
+
+export interface RunOptions extends EmbeddedOptions {
+  readonly progress: boolean;
+  /** Also return an audit of the finished job before the stack stops. */
+  readonly onFinished?: (embedded: Embedded, jobId: string) => Promise<void>;
+}
+
+/** How long finished learners get to record their counters before the stack stops. */
+const DRAIN_MS = 15_000;
+
+/**
+ * Starts an embedded stack, runs one job on it to the end, and stops everything it started,
+ * also on Ctrl-C (the stack's children die with it).
+ */
+export async function runOnEmbeddedStack(spec: unknown, options: RunOptions): Promise<JobSummary> {
+  const embedded = await startEmbedded(options);
+  const interrupted = () => {
+    process.stderr.write('\ninterrupted: stopping the embedded stack\n');
+    void embedded.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const { jobId, spec: parsed } = await submitJob(embedded.clients, embedded.resources, embedded.stores, spec);
+    await followJob(embedded.stores, jobId, parsed, options.progress);
+    await Promise.race([embedded.stack.lambda.idle(), new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+    await options.onFinished?.(embedded, jobId);
+    return await jobSummary(embedded.stores, jobId);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await embedded.stop();
+  }
+}

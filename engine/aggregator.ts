@@ -1,0 +1,123 @@
+import { VersionAlreadyCommittedError } from './errors';
+import { learningRate, needsStaleWeights, squaredDistance } from './lr';
+import type { JobRuntime } from './runtime';
+import { type CommitRecord, type JobState, JobStatus } from './store/job-store';
+import { addStaleness, applyUpdate } from './update';
+import { variantRule } from './variants';
+
+/** A round is open for takeover when its K-th gradient arrived this long ago and no commit followed. */
+export const DEFAULT_LEASE_MS = 10_000;
+
+export function roundIsFull(state: JobState): boolean {
+  return state.status === JobStatus.running && state.pending.length >= state.spec.k;
+}
+
+/** True when the head round has been full for longer than the lease: its aggregator is presumed dead. */
+export function roundIsStalled(state: JobState, leaseMs: number, now: number): boolean {
+  return roundIsFull(state) && now - state.pending[state.spec.k - 1].at > leaseMs;
+}
+
+/**
+ * Applies the head round of `state` and commits version v+1 (DESIGN.md §3 step 6). The new
+ * weights and the commit record are written before the job item moves, so a version that is
+ * current always has both. Deterministic: a takeover redoing the round writes the same bytes,
+ * and the conditional commit lets exactly one of them move the version.
+ * Returns the state after the commit, or undefined if another aggregator committed first.
+ */
+export async function aggregateRound(runtime: JobRuntime, state: JobState, by: string): Promise<JobState | undefined> {
+  const { jobs, blobs } = runtime.stores;
+  const { jobId, spec } = runtime.job;
+  const v = state.version;
+  const round = state.pending.slice(0, spec.k);
+  const [weights, gradients, staleWeights] = await Promise.all([
+    runtime.weights.get(v),
+    Promise.all(round.map((entry) => blobs.getGradient(jobId, entry.grad))),
+    needsStaleWeights(spec.lr) ? Promise.all(round.map((entry) => runtime.weights.get(entry.version))) : undefined,
+  ]);
+  const staleness = round.map((entry) => v - entry.version);
+  const etas = round.map((_, i) =>
+    learningRate(spec.lr, {
+      staleness: staleness[i],
+      distanceSq: staleWeights && (() => squaredDistance(weights, staleWeights[i])),
+    }),
+  );
+  const next = applyUpdate(weights, gradients, etas);
+  const loss = round.reduce((sum, entry) => sum + entry.loss, 0) / round.length;
+  const record: CommitRecord = {
+    version: v + 1,
+    grads: round.map((entry, i) => ({
+      grad: entry.grad,
+      learner: entry.learner,
+      version: entry.version,
+      staleness: staleness[i],
+      eta: etas[i],
+      loss: entry.loss,
+    })),
+    loss,
+    committedAt: Date.now(),
+    aggregator: by,
+  };
+  await Promise.all([blobs.putWeights(jobId, v + 1, next), jobs.putCommitRecord(jobId, record)]);
+  runtime.weights.put(v + 1, next);
+  try {
+    return await jobs.commit(
+      jobId,
+      {
+        fromVersion: v,
+        consumed: round,
+        stats: addStaleness(state.stats, staleness),
+        loss,
+        distinct: variantRule(spec.variant).distinctLearners,
+      },
+      Date.now(),
+    );
+  } catch (error) {
+    if (error instanceof VersionAlreadyCommittedError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Commits rounds while full ones are waiting (a backlog builds when arrivals outpace commits),
+ * then evaluates and applies the stop conditions to the versions this process committed.
+ * Returns the newest state this process saw.
+ */
+export async function aggregateWhileFull(runtime: JobRuntime, state: JobState, by: string): Promise<JobState> {
+  let current = state;
+  while (roundIsFull(current)) {
+    const committed = await aggregateRound(runtime, current, by);
+    if (!committed) return runtime.stores.jobs.getJob(runtime.job.jobId);
+    current = await afterCommit(runtime, committed);
+  }
+  return current;
+}
+
+/** Evaluation every `evalEvery` versions and the stop conditions (DESIGN.md §3, Stop). */
+async function afterCommit(runtime: JobRuntime, state: JobState): Promise<JobState> {
+  const { spec } = runtime.job;
+  const stop = spec.stop;
+  const version = state.version;
+  let reason: string | undefined;
+  if (version >= stop.maxUpdates) reason = `maxUpdates (${stop.maxUpdates}) reached`;
+  else if (Date.now() - state.createdAt >= stop.maxSeconds * 1000) reason = `maxSeconds (${stop.maxSeconds}) reached`;
+  const evaluationDue = version % spec.evalEvery === 0 || reason !== undefined;
+  if (evaluationDue) {
+    const evaluation = await evaluateVersion(runtime, version);
+    if (!reason && stop.targetAccuracy !== undefined && evaluation.accuracy >= stop.targetAccuracy) {
+      reason = `targetAccuracy (${stop.targetAccuracy}) reached`;
+    }
+    if (!reason && stop.targetLoss !== undefined && evaluation.loss <= stop.targetLoss) {
+      reason = `targetLoss (${stop.targetLoss}) reached`;
+    }
+  }
+  if (!reason) return state;
+  await runtime.stores.jobs.finish(runtime.job.jobId, JobStatus.done, reason, Date.now());
+  return runtime.stores.jobs.getJob(runtime.job.jobId);
+}
+
+/** Evaluates version `version` on the held-out split and records it on its commit and the job. */
+export async function evaluateVersion(runtime: JobRuntime, version: number): Promise<{ loss: number; accuracy: number }> {
+  const metrics = await runtime.evaluate(await runtime.weights.get(version));
+  await runtime.stores.jobs.recordEvaluation(runtime.job.jobId, { version, ...metrics });
+  return metrics;
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { buildModel } from '../model/zoo';
+import type { AwsClients, Resources } from './aws';
+import { ensureDataset } from './datasets';
+import { ValidationError } from './errors';
+import { invokeLearner } from './invocation';
+import { JOB_ID_PATTERN, s3Keys } from './keys';
+import type { JobDescriptor, Stores } from './runtime';
+import { type JobSpec, parseJobSpec } from './spec';
+import { type JobState, JobStatus } from './store/job-store';
+import { type JobSummary, summarize } from './summary';
+
+export function newJobId(now = Date.now()): string {
+  return `job-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function learnerIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `L${i}`);
+}
+
+/** Throws a ValidationError for anything that could not be a job id (it reaches S3 keys). */
+export function checkJobId(jobId: string): string {
+  if (!JOB_ID_PATTERN.test(jobId)) throw new ValidationError('jobId', `"${jobId.slice(0, 80)}" is not a job id`);
+  return jobId;
+}
+
+/**
+ * Validates a spec and lays the job out in the stores (DESIGN.md §2): dataset shards if
+ * missing, spec and model graphs, w[0], then the job item, which makes the job visible.
+ */
+export async function createJob(stores: Stores, input: unknown, now = Date.now()): Promise<{ jobId: string; spec: JobSpec }> {
+  const spec = parseJobSpec(input);
+  const dataset = await ensureDataset(stores.blobs, spec.dataset);
+  const model = buildModel(spec.model, { features: dataset.features, classes: dataset.classes });
+  const jobId = newJobId(now);
+  const descriptor: JobDescriptor = { jobId, spec, params: model.manifest, dataset, createdAt: now };
+  await Promise.all([
+    stores.blobs.putJson(s3Keys.spec(jobId), descriptor),
+    stores.blobs.put(s3Keys.trainModel(jobId), model.train),
+    stores.blobs.put(s3Keys.forwardModel(jobId), model.forward),
+    stores.blobs.putWeights(jobId, 0, model.initParams(spec.seed)),
+  ]);
+  await stores.jobs.createJob(jobId, spec, Date.now());
+  return { jobId, spec };
+}
+
+/** Starts the job's P learners, each with an asynchronous invocation (epoch 1). */
+export async function startLearners(clients: AwsClients, resources: Resources, jobId: string, learners: number): Promise<void> {
+  await Promise.all(
+    learnerIds(learners).map((learner) =>
+      invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, { jobId, learner, epoch: 1 }),
+    ),
+  );
+}
+
+export async function submitJob(clients: AwsClients, resources: Resources, stores: Stores, input: unknown) {
+  const created = await createJob(stores, input);
+  await startLearners(clients, resources, created.jobId, created.spec.learners);
+  return created;
+}
+
+/** Asks a running job to stop; learners see the status at their next arrival or poll. */
+export async function stopJob(stores: Stores, jobId: string): Promise<JobState> {
+  await stores.jobs.finish(checkJobId(jobId), JobStatus.stopped, 'stopped by request', Date.now());
+  return stores.jobs.getJob(jobId);
+}
+
+export async function jobSummary(stores: Stores, jobId: string, now = Date.now()): Promise<JobSummary> {
+  checkJobId(jobId);
+  const [state, learners] = await Promise.all([stores.jobs.getJob(jobId), stores.jobs.listLearners(jobId)]);
+  return summarize(state, learners, now);
+}
+
+export function isFinished(state: Pick<JobState, 'status'>): boolean {
+  return state.status !== JobStatus.running;
+}

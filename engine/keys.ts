@@ -1,0 +1,35 @@
+/** Where everything lives: S3 keys (never overwritten) and DynamoDB keys, in one place. */
+
+const pad = (n: number) => String(n).padStart(10, '0');
+
+/** Job ids reach S3 keys: only this shape may ever be used as one. */
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,62}$/;
+export const LEARNER_ID_PATTERN = /^L[0-9]{1,4}$/;
+
+export const s3Keys = {
+  spec: (job: string) => `jobs/${job}/spec.json`,
+  trainModel: (job: string) => `jobs/${job}/model/train.onnx`,
+  forwardModel: (job: string) => `jobs/${job}/model/forward.onnx`,
+  weights: (job: string, version: number) => `jobs/${job}/weights/${pad(version)}.f32`,
+  gradient: (job: string, gradId: string) => `jobs/${job}/grads/${gradId}.f32`,
+  datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
+  datasetShard: (name: string, split: string, index: number) => `datasets/${name}/${split}-${String(index).padStart(4, '0')}.bin`,
+} as const;
+
+export const JOB_SK = 'STATE';
+export const ddbKeys = {
+  job: (job: string) => ({ pk: `JOB#${job}`, sk: JOB_SK }),
+  commit: (job: string, version: number) => ({ pk: `JOB#${job}`, sk: `V#${pad(version)}` }),
+  learner: (job: string, learner: string) => ({ pk: `JOB#${job}`, sk: `L#${learner}` }),
+  /** Sort-key prefixes for querying one kind of item of a job. */
+  commitPrefix: 'V#',
+  learnerPrefix: 'L#',
+} as const;
+
+/**
+ * A gradient's id: `{learner}/{epoch}-{seq}`. The epoch makes ids unique across invocations of
+ * the same learner (a killed invocation's counter is never reused), the seq within one.
+ */
+export function gradientId(learner: string, epoch: number, seq: number): string {
+  return `${learner}/${epoch}-${seq}`;
+}

@@ -1,0 +1,485 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  AlreadyInRoundError,
+  DuplicateInvocationError,
+  JobNotRunningError,
+  NotFoundError,
+  StaleVersionError,
+  VersionAlreadyCommittedError,
+} from '../errors';
+import { ddbKeys, JOB_SK } from '../keys';
+import type { JobSpec } from '../spec';
+import { isConditionFailed, storeCall } from './translate';
+
+export const JobStatus = { running: 'RUNNING', done: 'DONE', stopped: 'STOPPED', failed: 'FAILED' } as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+/** One acknowledged gradient waiting to be applied. Kept short: the job item is the hot key. */
+export interface PendingEntry {
+  readonly grad: string;
+  readonly learner: string;
+  /** The version the gradient was computed on. */
+  readonly version: number;
+  readonly loss: number;
+  /** Arrival time (ms since epoch): a full round older than the lease may be taken over. */
+  readonly at: number;
+}
+
+export interface StalenessStats {
+  readonly applied: number;
+  readonly sum: number;
+  readonly max: number;
+  /** histogram[s] counts gradients applied with staleness s; the last bucket holds s >= its index. */
+  readonly histogram: readonly number[];
+}
+
+export interface Evaluation {
+  readonly version: number;
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+export interface JobState {
+  readonly jobId: string;
+  readonly status: JobStatus;
+  readonly reason?: string;
+  readonly spec: JobSpec;
+  readonly version: number;
+  readonly pending: readonly PendingEntry[];
+  /** Learners with a gradient in `pending` (variants whose rounds take one gradient per learner). */
+  readonly members: readonly string[];
+  readonly pushed: number;
+  readonly stats: StalenessStats;
+  readonly lastLoss?: number;
+  readonly lastEval?: Evaluation;
+  readonly createdAt: number;
+  readonly lastCommitAt?: number;
+  readonly finishedAt?: number;
+  readonly aggregator?: { readonly by: string; readonly until: number; readonly version: number };
+}
+
+export interface CommitGradient {
+  readonly grad: string;
+  readonly learner: string;
+  readonly version: number;
+  readonly staleness: number;
+  readonly eta: number;
+  readonly loss: number;
+}
+
+/** The audit record of one version: replaying these from w[0] reproduces the weights. */
+export interface CommitRecord {
+  readonly version: number;
+  readonly grads: readonly CommitGradient[];
+  readonly loss: number;
+  readonly committedAt: number;
+  readonly aggregator: string;
+  readonly eval?: Evaluation;
+}
+
+export interface LearnerCounters {
+  pushed?: number;
+  rejected?: number;
+  coldStarts?: number;
+  initMs?: number;
+  busyMs?: number;
+  idleMs?: number;
+  invocations?: number;
+}
+
+export interface InvocationRecord {
+  readonly epoch: number;
+  readonly start: number;
+  readonly end: number;
+  readonly coldStart: boolean;
+  readonly initMs: number;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly pushed: number;
+}
+
+export interface LearnerRecord extends Required<LearnerCounters> {
+  readonly learner: string;
+  readonly epoch: number;
+  readonly history: readonly InvocationRecord[];
+}
+
+export const EMPTY_STATS: StalenessStats = { applied: 0, sum: 0, max: 0, histogram: [] };
+
+/** How an arrival is conditioned; derived from the variant rule by the protocol. */
+export interface ArrivalRule {
+  /** One gradient per learner among the pending ones. */
+  readonly distinct: boolean;
+  /** Sync variants: accepted only on this version and while the round has room for K. */
+  readonly onlyVersion?: number;
+  readonly k: number;
+}
+
+export interface Arrival {
+  readonly state: JobState;
+  /** Position of this gradient in `pending`; it is applied by version `state.version + floor(index / k) + 1`. */
+  readonly index: number;
+}
+
+/** The job, commit and learner items of one DynamoDB table (DESIGN.md §2). */
+export class JobStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly table: string,
+    private readonly endpoint: string,
+  ) {}
+
+  private call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return storeCall('DynamoDB', this.endpoint, what, op);
+  }
+
+  async createJob(jobId: string, spec: JobSpec, now: number): Promise<void> {
+    const item = {
+      ...ddbKeys.job(jobId),
+      jobId,
+      status: JobStatus.running,
+      spec,
+      version: 0,
+      pending: [],
+      pushed: 0,
+      stats: EMPTY_STATS,
+      createdAt: now,
+    };
+    await this.call(`job ${jobId}`, () =>
+      this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+    );
+  }
+
+  async getJob(jobId: string): Promise<JobState> {
+    const result = await this.call(`job ${jobId}`, () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: ddbKeys.job(jobId), ConsistentRead: true })),
+    );
+    if (!result.Item) throw new NotFoundError(`job ${jobId} not found`);
+    return toJobState(result.Item);
+  }
+
+  /**
+   * Appends one acknowledged gradient to the round. Concurrency: DynamoDB applies updates to one
+   * item one at a time, so each arrival sees the pending list its predecessors left and its
+   * condition is checked against exactly that. The returned ALL_NEW image tells the caller its
+   * position: the arrival that lands at index K-1 owns the aggregation of that round. A failed
+   * condition is re-read to tell the caller why (dynalite ignores ReturnValuesOnConditionCheckFailure).
+   */
+  async arrive(jobId: string, entry: PendingEntry, rule: ArrivalRule): Promise<Arrival> {
+    const conditions = ['#status = :running'];
+    const values: Record<string, unknown> = { ':running': JobStatus.running, ':entry': [entry], ':one': 1 };
+    let update = 'SET pending = list_append(pending, :entry) ADD pushed :one';
+    if (rule.distinct) {
+      conditions.push('NOT contains(members, :learner)');
+      values[':learner'] = entry.learner;
+      values[':me'] = new Set([entry.learner]);
+      update += ', members :me';
+    }
+    if (rule.onlyVersion !== undefined) {
+      conditions.push('version = :v', 'size(pending) < :k');
+      values[':v'] = rule.onlyVersion;
+      values[':k'] = rule.k;
+    }
+    try {
+      const result = await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.job(jobId),
+            UpdateExpression: update,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      const state = toJobState(result.Attributes ?? {});
+      return { state, index: state.pending.length - 1 };
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      const state = await this.getJob(jobId);
+      if (state.status !== JobStatus.running) throw new JobNotRunningError(jobId, state.status);
+      if (rule.onlyVersion !== undefined) throw new StaleVersionError(entry.version, state.version);
+      throw new AlreadyInRoundError(entry.learner);
+    }
+  }
+
+  /**
+   * Makes `fromVersion + 1` current by removing the round's K gradients from the head of
+   * `pending`. Arrivals that landed meanwhile sit behind them and stay. The condition on the
+   * version makes a second aggregator of the same round (a takeover) fail here, harmlessly.
+   */
+  async commit(
+    jobId: string,
+    commit: { fromVersion: number; consumed: readonly PendingEntry[]; stats: StalenessStats; loss: number; distinct: boolean },
+    now: number,
+  ): Promise<JobState> {
+    const removes = commit.consumed.map((_, i) => `pending[${i}]`);
+    removes.push('aggregator');
+    const values: Record<string, unknown> = {
+      ':from': commit.fromVersion,
+      ':next': commit.fromVersion + 1,
+      ':stats': commit.stats,
+      ':loss': commit.loss,
+      ':now': now,
+    };
+    let update = `SET version = :next, stats = :stats, lastLoss = :loss, lastCommitAt = :now REMOVE ${removes.join(', ')}`;
+    if (commit.distinct) {
+      update += ' DELETE members :consumed';
+      values[':consumed'] = new Set(commit.consumed.map((e) => e.learner));
+    }
+    try {
+      const result = await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.job(jobId),
+            UpdateExpression: update,
+            ConditionExpression: 'version = :from',
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return toJobState(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailed(error)) throw new VersionAlreadyCommittedError(commit.fromVersion + 1);
+      throw error;
+    }
+  }
+
+  /** Writes the audit record of a version once; false when it already exists (a redo). */
+  async putCommitRecord(jobId: string, record: CommitRecord): Promise<boolean> {
+    try {
+      await this.call(`commit ${record.version}`, () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...ddbKeys.commit(jobId, record.version), ...record },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Claims a stalled round's aggregation: succeeds only while `version` is still current and no
+   * other claim is live, so among many waiting learners one redoes the work.
+   */
+  async claimAggregation(jobId: string, version: number, by: string, leaseMs: number, now: number): Promise<boolean> {
+    try {
+      await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.job(jobId),
+            UpdateExpression: 'SET aggregator = :lease',
+            ConditionExpression: 'version = :v AND (attribute_not_exists(aggregator) OR aggregator.#until < :now)',
+            ExpressionAttributeNames: { '#until': 'until' },
+            ExpressionAttributeValues: { ':v': version, ':now': now, ':lease': { by, until: now + leaseMs, version } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Ends a running job; false when it had already ended (only the first reason is kept). */
+  async finish(jobId: string, status: Exclude<JobStatus, 'RUNNING'>, reason: string, now: number): Promise<boolean> {
+    try {
+      await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.job(jobId),
+            UpdateExpression: 'SET #status = :status, reason = :reason, finishedAt = :now',
+            ConditionExpression: '#status = :running',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': now, ':running': JobStatus.running },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Stores an evaluation on its commit item and, unless a newer one is there, on the job item. */
+  async recordEvaluation(jobId: string, evaluation: Evaluation): Promise<void> {
+    await this.call(`commit ${evaluation.version}`, () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: ddbKeys.commit(jobId, evaluation.version),
+          UpdateExpression: 'SET #eval = :eval',
+          ExpressionAttributeNames: { '#eval': 'eval' },
+          ExpressionAttributeValues: { ':eval': evaluation },
+        }),
+      ),
+    );
+    try {
+      await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.job(jobId),
+            UpdateExpression: 'SET lastEval = :eval',
+            ConditionExpression: 'attribute_not_exists(lastEval) OR lastEval.version < :v',
+            ExpressionAttributeValues: { ':eval': evaluation, ':v': evaluation.version },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /**
+   * Claims invocation `epoch` of a learner. AWS may deliver an asynchronous invocation twice;
+   * the second delivery finds the epoch taken and must exit without pushing anything.
+   */
+  async claimEpoch(jobId: string, learner: string, epoch: number): Promise<void> {
+    try {
+      await this.call(`learner ${learner}`, () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: ddbKeys.learner(jobId, learner),
+            UpdateExpression: 'SET epoch = :e, learner = :learner',
+            ConditionExpression: 'attribute_not_exists(epoch) OR epoch < :e',
+            ExpressionAttributeValues: { ':e': epoch, ':learner': learner },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new DuplicateInvocationError(learner, epoch);
+      throw error;
+    }
+  }
+
+  /** Adds counters to a learner item and, when given, appends the record of a finished invocation. */
+  async addLearnerCounters(jobId: string, learner: string, counters: LearnerCounters, record?: InvocationRecord): Promise<void> {
+    const entries = Object.entries(counters).filter(([, value]) => value !== undefined && value !== 0);
+    if (entries.length === 0 && !record) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const adds = entries.map(([name, value], i) => {
+      names[`#c${i}`] = name;
+      values[`:c${i}`] = value;
+      return `#c${i} :c${i}`;
+    });
+    let update = adds.length > 0 ? `ADD ${adds.join(', ')}` : '';
+    if (record) {
+      update = `SET history = list_append(if_not_exists(history, :empty), :record) ${update}`;
+      values[':record'] = [record];
+      values[':empty'] = [];
+    }
+    await this.call(`learner ${learner}`, () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: ddbKeys.learner(jobId, learner),
+          UpdateExpression: update,
+          ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  async getCommit(jobId: string, version: number): Promise<CommitRecord> {
+    const result = await this.call(`commit ${version}`, () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: ddbKeys.commit(jobId, version), ConsistentRead: true })),
+    );
+    if (!result.Item) throw new NotFoundError(`commit ${version} of job ${jobId} not found`);
+    return result.Item as CommitRecord;
+  }
+
+  async listCommits(jobId: string): Promise<CommitRecord[]> {
+    return (await this.queryPrefix(jobId, ddbKeys.commitPrefix)) as unknown as CommitRecord[];
+  }
+
+  async listLearners(jobId: string): Promise<LearnerRecord[]> {
+    const items = await this.queryPrefix(jobId, ddbKeys.learnerPrefix);
+    return items.map((item) => ({
+      learner: String(item.learner),
+      epoch: Number(item.epoch ?? 0),
+      pushed: Number(item.pushed ?? 0),
+      rejected: Number(item.rejected ?? 0),
+      coldStarts: Number(item.coldStarts ?? 0),
+      initMs: Number(item.initMs ?? 0),
+      busyMs: Number(item.busyMs ?? 0),
+      idleMs: Number(item.idleMs ?? 0),
+      invocations: Number(item.invocations ?? 0),
+      history: (item.history as InvocationRecord[] | undefined) ?? [],
+    }));
+  }
+
+  async listJobs(): Promise<JobState[]> {
+    const jobs: JobState[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call('jobs', () =>
+        this.db.send(
+          new ScanCommand({
+            TableName: this.table,
+            FilterExpression: 'sk = :state',
+            ExpressionAttributeValues: { ':state': JOB_SK },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) jobs.push(toJobState(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return jobs.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  private async queryPrefix(jobId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(`job ${jobId}`, () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': ddbKeys.job(jobId).pk, ':prefix': prefix },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function toJobState(item: Record<string, unknown>): JobState {
+  const members = item.members as Set<string> | undefined;
+  return {
+    ...(item as unknown as JobState),
+    pending: (item.pending as PendingEntry[] | undefined) ?? [],
+    members: members ? [...members] : [],
+  };
+}

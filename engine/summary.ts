@@ -1,0 +1,51 @@
+import type { JobState, JobStatus, LearnerRecord } from './store/job-store';
+
+/** The job summary of DESIGN.md §7, served by `GET /jobs/{id}` and printed by `--json`. */
+export interface JobSummary {
+  readonly jobId: string;
+  readonly status: JobStatus;
+  readonly reason?: string;
+  readonly variant: string;
+  readonly learners: number;
+  readonly k: number;
+  readonly version: number;
+  readonly elapsedSeconds: number;
+  readonly loss: number | null;
+  readonly testAccuracy: number | null;
+  readonly testLoss: number | null;
+  readonly evaluatedVersion: number | null;
+  readonly gradients: { readonly pushed: number; readonly applied: number; readonly rejected: number; readonly pending: number };
+  readonly staleness: { readonly mean: number; readonly max: number; readonly histogram: readonly number[] };
+  readonly coldStarts: number;
+  readonly updatesPerSecond: number;
+}
+
+const round = (value: number, digits = 4) => Number(value.toFixed(digits));
+
+export function summarize(state: JobState, learners: readonly LearnerRecord[], now: number): JobSummary {
+  const elapsedSeconds = Math.max(0, ((state.finishedAt ?? now) - state.createdAt) / 1000);
+  const { stats } = state;
+  return {
+    jobId: state.jobId,
+    status: state.status,
+    reason: state.reason,
+    variant: state.spec.variant,
+    learners: state.spec.learners,
+    k: state.spec.k,
+    version: state.version,
+    elapsedSeconds: round(elapsedSeconds, 2),
+    loss: state.lastLoss ?? null,
+    testAccuracy: state.lastEval?.accuracy ?? null,
+    testLoss: state.lastEval?.loss ?? null,
+    evaluatedVersion: state.lastEval?.version ?? null,
+    gradients: {
+      pushed: state.pushed,
+      applied: stats.applied,
+      rejected: learners.reduce((sum, l) => sum + l.rejected, 0),
+      pending: state.pending.length,
+    },
+    staleness: { mean: stats.applied > 0 ? round(stats.sum / stats.applied) : 0, max: stats.max, histogram: stats.histogram },
+    coldStarts: learners.reduce((sum, l) => sum + l.coldStarts, 0),
+    updatesPerSecond: elapsedSeconds > 0 ? round(state.version / elapsedSeconds, 2) : 0,
+  };
+}

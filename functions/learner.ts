@@ -1,0 +1,48 @@
+import { performance } from 'node:perf_hooks';
+import { createClients, resourcesFromEnv } from '../engine/aws';
+import { handleLearnerInvocation, invokeLearner } from '../engine/invocation';
+import { parseLearnerInvocation } from '../engine/invocation-event';
+import { createStores, JobRuntime } from '../engine/runtime';
+
+/** The learner Lambda: parse the event, build (or reuse) the job's runtime, run the engine. */
+
+const clients = createClients();
+const resources = resourcesFromEnv();
+const stores = createStores(clients, resources);
+
+// A container keeps the runtime of the job it last served; a new job replaces it.
+let current: { jobId: string; runtime: Promise<JobRuntime> } | undefined;
+let invocationsInProcess = 0;
+
+interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export async function handler(event: unknown, context: LambdaContext) {
+  const invocation = parseLearnerInvocation(event);
+  const coldStart = invocationsInProcess++ === 0;
+  const buildStart = performance.now();
+  if (current?.jobId !== invocation.jobId) {
+    const previous = current;
+    current = { jobId: invocation.jobId, runtime: JobRuntime.load(stores, invocation.jobId) };
+    current.runtime.catch(() => (current = undefined));
+    if (previous) void previous.runtime.then((runtime) => runtime.release()).catch(() => undefined);
+  }
+  const runtime = await current.runtime;
+  // A cold start costs the process start and module load (performance.now() counts from the
+  // process's time origin) plus building the runtime; a warm one only what it built now.
+  const initMs = coldStart ? performance.now() : performance.now() - buildStart;
+  const timeoutMs = context.getRemainingTimeInMillis();
+  return handleLearnerInvocation(
+    runtime,
+    invocation,
+    {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      marginMs: Math.min(10_000, timeoutMs * 0.2),
+      coldStart,
+      initMs,
+      leaseMs: process.env.KASYNC_LEASE_MS ? Number(process.env.KASYNC_LEASE_MS) : undefined,
+    },
+    (next) => invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, next),
+  );
+}

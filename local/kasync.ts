@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { type AwsClients, createClients, type Resources } from '../engine/aws';
+import { createStores, type Stores } from '../engine/runtime';
+import { type LocalStack, startLocalStack } from './stack';
+
+export const LEARNER_FUNCTION = 'kasync-learner';
+
+export interface EmbeddedOptions {
+  /** Keep the emulators' data here so a later run (or `kasync audit`) can use it. */
+  readonly dataDir?: string;
+  /**
+   * Lambda timeout of a local learner. Short by default so that a demo sees learners hand over
+   * to their next epoch (and the cold starts that brings), as they do every 15 minutes on AWS.
+   */
+  readonly learnerTimeoutSeconds?: number;
+  readonly maxLearners?: number;
+  /** Takeover lease of a stalled round, ms (tests shorten it). */
+  readonly leaseMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** The embedded stack with kasync's functions on it, and clients that reach it. */
+export interface Embedded {
+  readonly stack: LocalStack;
+  readonly clients: AwsClients;
+  readonly resources: Resources;
+  readonly stores: Stores;
+  stop(): Promise<void>;
+}
+
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
+  const stack = await startLocalStack({
+    dataDir: options.dataDir,
+    log: options.log,
+    functions: [
+      {
+        name: LEARNER_FUNCTION,
+        entry: path.resolve(__dirname, '../functions/learner.ts'),
+        timeoutSeconds: options.learnerTimeoutSeconds ?? 45,
+        maxConcurrency: options.maxLearners ?? 64,
+        environment: {
+          KASYNC_LEARNER_FUNCTION: LEARNER_FUNCTION,
+          ...(options.leaseMs ? { KASYNC_LEASE_MS: String(options.leaseMs) } : {}),
+        },
+      },
+    ],
+  });
+  const clients = createClients(stack.env);
+  const resources: Resources = {
+    bucket: stack.bucket,
+    table: stack.table,
+    learnerFunction: LEARNER_FUNCTION,
+  };
+  return { stack, clients, resources, stores: createStores(clients, resources), stop: () => stack.stop() };
+}
