@@ -1,6 +1,6 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { isFinished, jobSummary } from '../engine/jobs';
-import type { Stores } from '../engine/runtime';
+import type { Stores } from '../engine/store';
 import type { JobSpec } from '../engine/spec';
 import type { JobSummary } from '../engine/summary';
 

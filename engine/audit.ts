@@ -1,5 +1,5 @@
 import { learningRate, needsStaleWeights, squaredDistance } from './lr';
-import type { Stores } from './runtime';
+import type { Stores } from './store';
 import { applyUpdate } from './update';
 import { variantRule } from './variants';
 import { WeightsCache } from './weights-cache';

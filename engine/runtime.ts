@@ -1,13 +1,11 @@
 import type { Split } from '../model/datasets';
 import type { ParamManifest } from '../model/params';
 import { createEvalSession, createTrainSession, type EvalSession, type TrainSession } from '../model/session';
-import type { AwsClients, Resources } from './aws';
 import type { DatasetManifest } from './datasets';
 import { loadSplit } from './datasets';
 import { s3Keys } from './keys';
 import type { JobSpec } from './spec';
-import { BlobStore } from './store/blob-store';
-import { JobStore } from './store/job-store';
+import type { Stores } from './store';
 import { WeightsCache } from './weights-cache';
 
 /** What `jobs/{job}/spec.json` holds: everything a cold learner needs besides the blobs. */
@@ -17,18 +15,6 @@ export interface JobDescriptor {
   readonly params: ParamManifest;
   readonly dataset: DatasetManifest;
   readonly createdAt: number;
-}
-
-export interface Stores {
-  readonly jobs: JobStore;
-  readonly blobs: BlobStore;
-}
-
-export function createStores(clients: AwsClients, resources: Pick<Resources, 'bucket' | 'table'>): Stores {
-  return {
-    jobs: new JobStore(clients.dynamo, resources.table, clients.endpoints.dynamodb),
-    blobs: new BlobStore(clients.s3, resources.bucket, clients.endpoints.s3),
-  };
 }
 
 /** Versions kept in memory: enough for the staleness a handful of learners produce. */

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { createClients, resourcesFromEnv } from '../engine/aws';
 import { handleLearnerInvocation, invokeLearner } from '../engine/invocation';
 import { parseLearnerInvocation } from '../engine/invocation-event';
-import { createStores, JobRuntime } from '../engine/runtime';
+import { JobRuntime } from '../engine/runtime';
+import { createStores } from '../engine/store';
 
 /** The learner Lambda: parse the event, build (or reuse) the job's runtime, run the engine. */
 

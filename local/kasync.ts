@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type AwsClients, createClients, type Resources } from '../engine/aws';
-import { createStores, type Stores } from '../engine/runtime';
+import { createStores, type Stores } from '../engine/store';
 import { type LocalStack, startLocalStack } from './stack';
 
 export const LEARNER_FUNCTION = 'kasync-learner';

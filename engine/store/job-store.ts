@@ -222,7 +222,9 @@ export class JobStore {
     commit: { fromVersion: number; consumed: readonly PendingEntry[]; stats: StalenessStats; loss: number; distinct: boolean },
     now: number,
   ): Promise<JobState> {
-    const removes = commit.consumed.map((_, i) => `pending[${i}]`);
+    // Highest index first: DynamoDB resolves all indexes against the list before the update,
+    // dynalite removes them one by one in order; descending order means the same to both.
+    const removes = commit.consumed.map((_, i) => `pending[${commit.consumed.length - 1 - i}]`);
     removes.push('aggregator');
     const values: Record<string, unknown> = {
       ':from': commit.fromVersion,

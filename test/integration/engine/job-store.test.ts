@@ -1,0 +1,91 @@
+import { createClients } from '../../../engine/aws';
+import { AlreadyInRoundError, JobNotRunningError, StaleVersionError, VersionAlreadyCommittedError } from '../../../engine/errors';
+import { createStores, type Stores } from '../../../engine/store';
+import { parseJobSpec } from '../../../engine/spec';
+import { EMPTY_STATS, type PendingEntry } from '../../../engine/store/job-store';
+import { type LocalStack, startLocalStack } from '../../../local/stack';
+
+/** The job item's conditional writes against a real DynamoDB emulator over HTTP. */
+describe('JobStore on dynalite', () => {
+  let stack: LocalStack;
+  let stores: Stores;
+  const spec = parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'k-async', learners: 8, k: 3 });
+  const entry = (learner: string, version = 0, n = 0): PendingEntry => ({ grad: `${learner}/1-${n}`, learner, version, loss: 1, at: Date.now() });
+  const distinct = { distinct: true, k: 3 };
+  let counter = 0;
+  const newJob = async (overrides: Partial<typeof spec> = {}) => {
+    const jobId = `job-test-${counter++}`;
+    await stores.jobs.createJob(jobId, { ...spec, ...overrides }, Date.now());
+    return jobId;
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    stores = createStores(createClients(stack.env), stack);
+  });
+  afterAll(() => stack.stop());
+
+  it('gives concurrent arrivals distinct, contiguous positions', async () => {
+    const jobId = await newJob();
+    const learners = Array.from({ length: 24 }, (_, i) => `L${i}`);
+    const arrivals = await Promise.all(learners.map((l) => stores.jobs.arrive(jobId, entry(l), distinct)));
+    expect(arrivals.map((a) => a.index).sort((a, b) => a - b)).toEqual(learners.map((_, i) => i));
+    const state = await stores.jobs.getJob(jobId);
+    expect(state.pending).toHaveLength(24);
+    expect(state.pushed).toBe(24);
+    expect(new Set(state.members)).toEqual(new Set(learners));
+    // Exactly one arrival saw the round become full: it owns the aggregation.
+    expect(arrivals.filter((a) => a.index === 2)).toHaveLength(1);
+  });
+
+  it('refuses a second gradient of a learner while its first is pending (k-async)', async () => {
+    const jobId = await newJob();
+    await stores.jobs.arrive(jobId, entry('L1'), distinct);
+    await expect(stores.jobs.arrive(jobId, entry('L1', 0, 1), distinct)).rejects.toBeInstanceOf(AlreadyInRoundError);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => stores.jobs.arrive(jobId, entry('L2', 0, n), distinct)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it('commits by removing the head round only, once', async () => {
+    const jobId = await newJob();
+    for (const l of ['L0', 'L1', 'L2', 'L3']) await stores.jobs.arrive(jobId, entry(l), distinct);
+    const before = await stores.jobs.getJob(jobId);
+    const commit = { fromVersion: 0, consumed: before.pending.slice(0, 3), stats: EMPTY_STATS, loss: 0.5, distinct: true };
+    const after = await stores.jobs.commit(jobId, commit, Date.now());
+    expect(after.version).toBe(1);
+    expect(after.pending.map((e) => e.learner)).toEqual(['L3']);
+    expect(after.members).toEqual(['L3']);
+    await expect(stores.jobs.commit(jobId, commit, Date.now())).rejects.toBeInstanceOf(VersionAlreadyCommittedError);
+    // A learner whose gradient was applied may arrive again.
+    await expect(stores.jobs.arrive(jobId, entry('L0', 1, 1), distinct)).resolves.toMatchObject({ index: 1 });
+  });
+
+  it('rejects stale and over-full arrivals for sync variants', async () => {
+    const jobId = await newJob();
+    const sync = { distinct: true, onlyVersion: 0, k: 2 };
+    await stores.jobs.arrive(jobId, entry('L0'), sync);
+    await stores.jobs.arrive(jobId, entry('L1'), sync);
+    await expect(stores.jobs.arrive(jobId, entry('L2'), sync)).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(stores.jobs.arrive(jobId, entry('L3', 0), { ...sync, onlyVersion: 5 })).rejects.toBeInstanceOf(StaleVersionError);
+  });
+
+  it('refuses arrivals once the job has ended, keeping the first reason', async () => {
+    const jobId = await newJob();
+    expect(await stores.jobs.finish(jobId, 'STOPPED', 'by request', Date.now())).toBe(true);
+    expect(await stores.jobs.finish(jobId, 'DONE', 'maxUpdates', Date.now())).toBe(false);
+    await expect(stores.jobs.arrive(jobId, entry('L0'), distinct)).rejects.toBeInstanceOf(JobNotRunningError);
+    expect((await stores.jobs.getJob(jobId)).reason).toBe('by request');
+  });
+
+  it('lets one of many claim a stalled round and one epoch of a learner start', async () => {
+    const jobId = await newJob();
+    const now = Date.now();
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => stores.jobs.claimAggregation(jobId, 0, `L${i}`, 1000, now)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await stores.jobs.claimAggregation(jobId, 0, 'late', 1000, now + 2000)).toBe(true);
+    const epochs = await Promise.allSettled([1, 1, 1].map((e) => stores.jobs.claimEpoch(jobId, 'L0', e)));
+    expect(epochs.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    await expect(stores.jobs.claimEpoch(jobId, 'L0', 2)).resolves.toBeUndefined();
+    await expect(stores.jobs.claimEpoch(jobId, 'L0', 1)).rejects.toThrow(/already delivered/);
+  });
+});
