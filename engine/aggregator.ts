@@ -84,7 +84,7 @@ export async function aggregateRound(runtime: JobRuntime, state: JobState, by: s
  */
 export async function aggregateWhileFull(runtime: JobRuntime, state: JobState, by: string): Promise<JobState> {
   let current = state;
-  while (roundIsFull(current)) {
+  while (roundIsFull(current) && current.version < runtime.job.spec.stop.maxUpdates) {
     const committed = await aggregateRound(runtime, current, by);
     if (!committed) return runtime.stores.jobs.getJob(runtime.job.jobId);
     current = await afterCommit(runtime, committed);
@@ -92,27 +92,32 @@ export async function aggregateWhileFull(runtime: JobRuntime, state: JobState, b
   return current;
 }
 
-/** Evaluation every `evalEvery` versions and the stop conditions (DESIGN.md §3, Stop). */
+/**
+ * The stop conditions and the evaluation every `evalEvery` versions (DESIGN.md §3, Stop). A job
+ * that hit a budget is ended before its final evaluation, so no further round commits meanwhile.
+ */
 async function afterCommit(runtime: JobRuntime, state: JobState): Promise<JobState> {
-  const { spec } = runtime.job;
-  const stop = spec.stop;
+  const { jobs } = runtime.stores;
+  const { jobId, spec } = runtime.job;
+  const { stop } = spec;
   const version = state.version;
   let reason: string | undefined;
   if (version >= stop.maxUpdates) reason = `maxUpdates (${stop.maxUpdates}) reached`;
   else if (Date.now() - state.createdAt >= stop.maxSeconds * 1000) reason = `maxSeconds (${stop.maxSeconds}) reached`;
-  const evaluationDue = version % spec.evalEvery === 0 || reason !== undefined;
-  if (evaluationDue) {
-    const evaluation = await evaluateVersion(runtime, version);
-    if (!reason && stop.targetAccuracy !== undefined && evaluation.accuracy >= stop.targetAccuracy) {
-      reason = `targetAccuracy (${stop.targetAccuracy}) reached`;
-    }
-    if (!reason && stop.targetLoss !== undefined && evaluation.loss <= stop.targetLoss) {
-      reason = `targetLoss (${stop.targetLoss}) reached`;
-    }
+  if (reason) {
+    if (await jobs.finish(jobId, JobStatus.done, reason, Date.now())) await evaluateVersion(runtime, version);
+    return jobs.getJob(jobId);
+  }
+  if (version % spec.evalEvery !== 0) return state;
+  const evaluation = await evaluateVersion(runtime, version);
+  if (stop.targetAccuracy !== undefined && evaluation.accuracy >= stop.targetAccuracy) {
+    reason = `targetAccuracy (${stop.targetAccuracy}) reached`;
+  } else if (stop.targetLoss !== undefined && evaluation.loss <= stop.targetLoss) {
+    reason = `targetLoss (${stop.targetLoss}) reached`;
   }
   if (!reason) return state;
-  await runtime.stores.jobs.finish(runtime.job.jobId, JobStatus.done, reason, Date.now());
-  return runtime.stores.jobs.getJob(runtime.job.jobId);
+  await jobs.finish(jobId, JobStatus.done, reason, Date.now());
+  return jobs.getJob(jobId);
 }
 
 /** Evaluates version `version` on the held-out split and records it on its commit and the job. */

@@ -65,5 +65,8 @@ export function resourcesFromEnv(env: NodeJS.ProcessEnv = process.env): Resource
     if (!value) throw new Error(`environment variable ${name} is not set`);
     return value;
   };
-  return { bucket: get('KASYNC_BUCKET'), table: get('KASYNC_TABLE'), learnerFunction: get('KASYNC_LEARNER_FUNCTION') };
+  // A learner learns its own name from Lambda (it re-invokes itself); other functions are told.
+  const learnerFunction = env.KASYNC_LEARNER_FUNCTION ?? env.AWS_LAMBDA_FUNCTION_NAME;
+  if (!learnerFunction) throw new Error('environment variable KASYNC_LEARNER_FUNCTION is not set');
+  return { bucket: get('KASYNC_BUCKET'), table: get('KASYNC_TABLE'), learnerFunction };
 }

@@ -11,7 +11,9 @@ export const s3Keys = {
   trainModel: (job: string) => `jobs/${job}/model/train.onnx`,
   forwardModel: (job: string) => `jobs/${job}/model/forward.onnx`,
   weights: (job: string, version: number) => `jobs/${job}/weights/${pad(version)}.f32`,
-  gradient: (job: string, gradId: string) => `jobs/${job}/grads/${gradId}.f32`,
+  /** Under their own top-level prefix so a lifecycle rule can expire them (they only serve audits). */
+  gradient: (job: string, gradId: string) => `grads/${job}/${gradId}.f32`,
+  gradientPrefix: 'grads/',
   datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
   datasetShard: (name: string, split: string, index: number) => `datasets/${name}/${split}-${String(index).padStart(4, '0')}.bin`,
 } as const;
