@@ -1,14 +1,19 @@
 import { NotFoundError, StoreUnreachableError } from '../errors';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'];
+const NETWORK_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
 
-/** True for failures where the store never answered (as opposed to answering "no"). */
+/**
+ * True for failures where the store never answered (as opposed to answering "no"). The code is
+ * also looked for in the message: the SDK re-wraps errors it does not recognise as its own
+ * `Error` (as under jest, whose realm differs), keeping only their text.
+ */
 export function isNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code;
-  if (code && NETWORK_CODES.has(code)) return true;
-  if (error.name === 'TimeoutError' || error.name === 'RequestTimeout') return true;
-  const cause = (error as { cause?: unknown }).cause;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, message, cause } = error as { code?: string; name?: string; message?: string; cause?: unknown };
+  if (code && NETWORK_CODES.includes(code)) return true;
+  if (name === 'TimeoutError' || name === 'RequestTimeout') return true;
+  if (message && NETWORK_MESSAGE.test(message)) return true;
   return cause !== undefined && cause !== error && isNetworkError(cause);
 }
 
