@@ -20,6 +20,9 @@ export async function followJob(stores: Stores, jobId: string, spec: JobSpec, sh
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: false,
+          // Piped or in CI: a line every few seconds instead of a redrawn bar.
+          noTTYOutput: true,
+          notTTYSchedule: 3000,
         },
         Presets.shades_classic,
       )

@@ -30,7 +30,7 @@ export function buildCli(): Command {
     .description('run a k-async MNIST MLP job (P=4, K=2) on an embedded local stack and summarize it')
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (opts: { json?: boolean }) => {
-      const summary = await runOnEmbeddedStack(DEMO_SPEC, { progress: !opts.json && process.stderr.isTTY !== false });
+      const summary = await runOnEmbeddedStack(DEMO_SPEC, { progress: !opts.json });
       printResult(summary, Boolean(opts.json), () => formatSummary(summary));
     });
 

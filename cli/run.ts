@@ -1,4 +1,5 @@
-import { submitJob, jobSummary } from '../engine/jobs';
+import { jobSummary, submitJob } from '../engine/jobs';
+import { parseJobSpec } from '../engine/spec';
 import type { JobSummary } from '../engine/summary';
 import { type Embedded, type EmbeddedOptions, startEmbedded } from '../local/kasync';
 import { followJob } from './follow';
@@ -17,6 +18,7 @@ const DRAIN_MS = 15_000;
  * also on Ctrl-C (the stack's children die with it).
  */
 export async function runOnEmbeddedStack(spec: unknown, options: RunOptions): Promise<JobSummary> {
+  parseJobSpec(spec); // a bad spec fails before anything starts
   const embedded = await startEmbedded(options);
   const interrupted = () => {
     process.stderr.write('\ninterrupted: stopping the embedded stack\n');

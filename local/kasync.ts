@@ -36,7 +36,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       {
         name: LEARNER_FUNCTION,
         entry: path.resolve(__dirname, '../functions/learner.ts'),
-        timeoutSeconds: options.learnerTimeoutSeconds ?? 45,
+        timeoutSeconds: options.learnerTimeoutSeconds ?? 20,
         maxConcurrency: options.maxLearners ?? 64,
         environment: {
           KASYNC_LEARNER_FUNCTION: LEARNER_FUNCTION,
