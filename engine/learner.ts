@@ -3,6 +3,7 @@ import { sampleBatch } from '../model/datasets';
 import { aggregateWhileFull, DEFAULT_LEASE_MS, evaluateVersion, roundIsStalled } from './aggregator';
 import { AlreadyInRoundError, JobNotRunningError, StaleVersionError } from './errors';
 import { gradientId } from './keys';
+import { appliedByVersion, ownsAggregation } from './protocol';
 import type { JobRuntime } from './runtime';
 import type { ArrivalRule, JobState } from './store/job-store';
 import { JobStatus } from './store/job-store';
@@ -136,10 +137,10 @@ export async function runLearner(runtime: JobRuntime, invocation: LearnerInvocat
     }
     pushed++;
     state = arrival.state;
-    if (arrival.index === spec.k - 1) state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`);
+    if (ownsAggregation(arrival.index, spec.k)) state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`);
     else state = await takeOverIfStalled(state);
     if (rule.afterPush === AfterPush.waitForNewVersion && running(state)) {
-      state = await waitForVersion(arrival.state.version + Math.floor(arrival.index / spec.k) + 1);
+      state = await waitForVersion(appliedByVersion(arrival.state.version, arrival.index, spec.k));
     }
   }
   return finish(running(state));

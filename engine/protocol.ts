@@ -1,0 +1,64 @@
+import type { ArrivalRule, PendingEntry } from './store/job-store';
+
+/**
+ * The job item's state machine as pure functions: what an arrival and a commit do to the round
+ * state. The DynamoDB store expresses exactly these rules as condition and update expressions;
+ * the simulator and the property tests run them directly.
+ */
+export interface RoundState {
+  readonly running: boolean;
+  readonly version: number;
+  readonly pending: readonly PendingEntry[];
+  /** Learners with a gradient in `pending` (kept only for rules with `distinct`). */
+  readonly members: readonly string[];
+  readonly pushed: number;
+}
+
+export const Refusal = { notRunning: 'not-running', alreadyInRound: 'already-in-round', stale: 'stale' } as const;
+export type Refusal = (typeof Refusal)[keyof typeof Refusal];
+
+export type ArrivalOutcome =
+  | { readonly accepted: true; readonly state: RoundState; readonly index: number }
+  | { readonly accepted: false; readonly refusal: Refusal };
+
+/** One arrival (DESIGN.md §3 step 5), in the order the conditions are checked. */
+export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule): ArrivalOutcome {
+  if (!state.running) return { accepted: false, refusal: Refusal.notRunning };
+  if (rule.distinct && state.members.includes(entry.learner)) return { accepted: false, refusal: Refusal.alreadyInRound };
+  if (rule.onlyVersion !== undefined && (state.version !== rule.onlyVersion || state.pending.length >= rule.k)) {
+    return { accepted: false, refusal: Refusal.stale };
+  }
+  const next: RoundState = {
+    ...state,
+    pending: [...state.pending, entry],
+    members: rule.distinct ? [...state.members, entry.learner] : state.members,
+    pushed: state.pushed + 1,
+  };
+  return { accepted: true, state: next, index: next.pending.length - 1 };
+}
+
+/** Removes the head round of K entries and moves to the next version. */
+export function commitRound(state: RoundState, k: number): { readonly round: readonly PendingEntry[]; readonly state: RoundState } {
+  if (state.pending.length < k) throw new Error(`cannot commit: ${state.pending.length} pending, K is ${k}`);
+  const round = state.pending.slice(0, k);
+  const consumed = new Set(round.map((entry) => entry.learner));
+  return {
+    round,
+    state: {
+      ...state,
+      version: state.version + 1,
+      pending: state.pending.slice(k),
+      members: state.members.filter((learner) => !consumed.has(learner)),
+    },
+  };
+}
+
+/** The arrival at position K-1 completes the head round and owns its aggregation. */
+export function ownsAggregation(index: number, k: number): boolean {
+  return index === k - 1;
+}
+
+/** The version that will apply the gradient an arrival placed at `index` while at `version`. */
+export function appliedByVersion(version: number, index: number, k: number): number {
+  return version + Math.floor(index / k) + 1;
+}
