@@ -1,0 +1,181 @@
+import { ModelConfigError } from './errors';
+import { attr, type FloatType, Graph, tensor } from './graph';
+import { createManifest, type ParamManifest, paramView } from './params';
+import { createRng, hashSeed, type Rng } from './random';
+import { buildTrainGraph, GRAPH_IO } from './train-graph';
+
+export const ACTIVATIONS = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
+export type Activation = keyof typeof ACTIVATIONS;
+
+export type ModelConfig =
+  | { readonly kind: 'softmax' }
+  /**
+   * Binary logistic regression: one score z = w.x + b per row, emitted as the two logits
+   * [-z/2, z/2]. Softmax over those is [1 - sigmoid(z), sigmoid(z)], so the shared two-class
+   * cross-entropy is exactly the logistic loss, with features + 1 parameters and the same
+   * `logits` contract as every other model.
+   */
+  | { readonly kind: 'logreg' }
+  | { readonly kind: 'mlp'; readonly hidden?: readonly number[]; readonly activation?: Activation };
+
+export const MLP_DEFAULTS = { hidden: [128], activation: 'relu' } as const;
+
+export interface DataShape {
+  readonly features: number;
+  readonly classes: number;
+}
+
+/**
+ * A model ready to train: the ONNX graphs (see GRAPH_IO for their tensor names) and the
+ * layout of its flat parameter vector. Parameters are graph inputs, not initializers, so
+ * a new flat vector can be fed every step.
+ */
+export interface BuiltModel extends DataShape {
+  readonly config: ModelConfig;
+  readonly manifest: ParamManifest;
+  /** Inputs: each parameter by name and `x` [N, features]; output `logits` [N, classes]. */
+  readonly forward: Uint8Array;
+  /** Inputs: parameters, `x`, `y` int64 [N]; outputs `loss` (batch mean) and flat `grad`. */
+  readonly train: Uint8Array;
+  /** Deterministic initial parameters: He-normal weights before ReLU, Glorot-uniform elsewhere, zero biases. */
+  initParams(seed: number): Float32Array;
+}
+
+export type Init = 'he-normal' | 'glorot-uniform' | 'zeros';
+
+export function buildModel(config: ModelConfig, data: DataShape): BuiltModel {
+  const { forward, loss, manifest, inits } = buildModelGraphs(config, data);
+  const train = buildTrainGraph(loss, { loss: GRAPH_IO.loss, manifest });
+  return {
+    config,
+    features: data.features,
+    classes: data.classes,
+    manifest,
+    forward: forward.toBytes(),
+    train: train.toBytes(),
+    initParams: (seed) => initParams(manifest, inits, createRng(hashSeed('init', seed))),
+  };
+}
+
+export interface ModelGraphs {
+  readonly forward: Graph;
+  /** The forward graph plus input `y` and the scalar mean cross-entropy `loss`. */
+  readonly loss: Graph;
+  readonly manifest: ParamManifest;
+  /** Initializer of each parameter, in manifest order. */
+  readonly inits: readonly Init[];
+}
+
+/**
+ * The graphs behind buildModel, before differentiation and serialization. A float64 build
+ * has the same structure and parameter names, which lets tests check float32 gradients
+ * against precise finite differences.
+ */
+export function buildModelGraphs(
+  config: ModelConfig,
+  data: DataShape,
+  floatType: FloatType = 'float32',
+): ModelGraphs {
+  checkDataShape(config, data);
+  const forward = new Graph(`kasync_${config.kind}`);
+  const params: { name: string; shape: readonly number[] }[] = [];
+  const inits: Init[] = [];
+  /** Gemm with a PyTorch-layout weight [out, in] (transB = 1), so exported weights match nn.Linear. */
+  const dense = (input: string, name: string, inFeatures: number, outFeatures: number, weightInit: Init) => {
+    const weight = forward.addInput(`${name}.weight`, floatType, [outFeatures, inFeatures]);
+    const bias = forward.addInput(`${name}.bias`, floatType, [outFeatures]);
+    params.push({ name: weight, shape: [outFeatures, inFeatures] }, { name: bias, shape: [outFeatures] });
+    inits.push(weightInit, 'zeros');
+    return forward.op('Gemm', [input, weight, bias], { transB: attr.int(1) }, { name });
+  };
+  const x = forward.addInput(GRAPH_IO.x, floatType, ['N', data.features]);
+
+  let logits: string;
+  switch (config.kind) {
+    case 'softmax':
+      logits = dense(x, 'linear', data.features, data.classes, 'glorot-uniform');
+      break;
+    case 'logreg': {
+      const score = dense(x, 'linear', data.features, 1, 'glorot-uniform');
+      logits = forward.op('Mul', [score, forward.constant(tensor.float(floatType, [-0.5, 0.5], [2]))]);
+      break;
+    }
+    case 'mlp': {
+      const hidden = config.hidden ?? MLP_DEFAULTS.hidden;
+      const activation = config.activation ?? MLP_DEFAULTS.activation;
+      let current = x;
+      let width = data.features;
+      hidden.forEach((units, i) => {
+        const layer = `fc${i + 1}`;
+        const preActivation = dense(
+          current,
+          layer,
+          width,
+          units,
+          activation === 'relu' ? 'he-normal' : 'glorot-uniform',
+        );
+        current = forward.op(ACTIVATIONS[activation], [preActivation], undefined, {
+          name: `${layer}.${activation}`,
+        });
+        width = units;
+      });
+      logits = dense(current, `fc${hidden.length + 1}`, width, data.classes, 'glorot-uniform');
+      break;
+    }
+  }
+  forward.addNode({ opType: 'Identity', inputs: [logits], outputs: [GRAPH_IO.logits] });
+  forward.addOutput(GRAPH_IO.logits, floatType, ['N', data.classes]);
+
+  const loss = forward.clone(`${forward.name}_loss`);
+  loss.addInput(GRAPH_IO.y, 'int64', ['N']);
+  loss.addNode({
+    opType: 'SoftmaxCrossEntropyLoss',
+    inputs: [GRAPH_IO.logits, GRAPH_IO.y],
+    // The log-probabilities output lets the gradient reuse them instead of recomputing LogSoftmax.
+    outputs: [GRAPH_IO.loss, loss.freshName('log_prob')],
+    attributes: { reduction: attr.string('mean') },
+    name: 'cross_entropy',
+  });
+  loss.clearOutputs();
+  loss.addOutput(GRAPH_IO.loss, floatType, []);
+  return { forward, loss, manifest: createManifest(params), inits };
+}
+
+function checkDataShape(config: ModelConfig, data: DataShape): void {
+  if (!Number.isInteger(data.features) || data.features < 1) {
+    throw new ModelConfigError(`features must be a positive integer, got ${data.features}`);
+  }
+  if (!Number.isInteger(data.classes) || data.classes < 2) {
+    throw new ModelConfigError(`classes must be an integer >= 2, got ${data.classes}`);
+  }
+  if (config.kind === 'logreg' && data.classes !== 2) {
+    throw new ModelConfigError(`logreg is binary: the dataset must have 2 classes, it has ${data.classes}`);
+  }
+  if (config.kind === 'mlp') {
+    const hidden = config.hidden ?? MLP_DEFAULTS.hidden;
+    if (!hidden.every((units) => Number.isInteger(units) && units > 0)) {
+      throw new ModelConfigError(`mlp hidden sizes must be positive integers, got [${hidden.join(', ')}]`);
+    }
+    if (config.activation !== undefined && !(config.activation in ACTIVATIONS)) {
+      throw new ModelConfigError(
+        `unknown activation '${config.activation}'; expected one of ${Object.keys(ACTIVATIONS).join(', ')}`,
+      );
+    }
+  }
+}
+
+function initParams(manifest: ParamManifest, inits: readonly Init[], rng: Rng): Float32Array {
+  const flat = new Float32Array(manifest.totalSize);
+  manifest.params.forEach((spec, i) => {
+    const values = paramView(flat, spec);
+    const [fanOut = 1, fanIn = 1] = spec.shape;
+    if (inits[i] === 'he-normal') {
+      const std = Math.sqrt(2 / fanIn);
+      for (let j = 0; j < values.length; j++) values[j] = rng.normal() * std;
+    } else if (inits[i] === 'glorot-uniform') {
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let j = 0; j < values.length; j++) values[j] = (2 * rng.next() - 1) * limit;
+    }
+  });
+  return flat;
+}

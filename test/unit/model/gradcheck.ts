@@ -1,0 +1,142 @@
+import * as ort from 'onnxruntime-node';
+import { differentiate, type GradientRule } from '../../../model/autodiff';
+import { attr, type FloatType, Graph } from '../../../model/graph';
+import { createRng } from '../../../model/random';
+
+/**
+ * Finite-difference gradient checks run through onnxruntime: the op under test is wrapped
+ * in loss = sum(out * probe) with a random probe, so every output element carries a
+ * distinct weight; the differentiated graph's gradients are compared with central
+ * differences of that loss.
+ */
+
+export interface CheckInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Float inputs are differentiated unless `constant`; int64 inputs are fed `values`. */
+  readonly type?: 'float' | 'int64';
+  readonly values?: readonly number[];
+  readonly constant?: boolean;
+  /** Keep random values at least this far from zero (away from kinks such as Relu's). */
+  readonly awayFromZero?: number;
+  /** Declared graph shape; defaults to `shape`. Symbolic dims force the rules' dynamic paths. */
+  readonly declaredShape?: readonly (number | string)[];
+}
+
+export interface CheckCase {
+  readonly inputs: readonly CheckInput[];
+  /** Adds the op(s) under test to `graph` and returns the output to check. */
+  readonly build: (graph: Graph) => string;
+  readonly floatType?: FloatType;
+  readonly seed?: number;
+  readonly rules?: ReadonlyMap<string, GradientRule>;
+}
+
+export interface CheckResult {
+  /** max |analytic - numeric| / max(|analytic|, |numeric|, 1e-3) over all checked elements. */
+  readonly maxRelativeError: number;
+  readonly checked: number;
+}
+
+export async function gradientCheck(testCase: CheckCase): Promise<CheckResult> {
+  const floatType = testCase.floatType ?? 'float64';
+  const rng = createRng(testCase.seed ?? 1);
+  const values = new Map<string, Float64Array | BigInt64Array>();
+  const graph = new Graph('gradcheck');
+  for (const input of testCase.inputs) {
+    const size = input.shape.reduce((a, b) => a * b, 1);
+    if (input.type === 'int64') {
+      graph.addInput(input.name, 'int64', input.declaredShape ?? input.shape);
+      values.set(
+        input.name,
+        BigInt64Array.from(input.values ?? [], (v) => BigInt(v)),
+      );
+    } else {
+      graph.addInput(input.name, floatType, input.declaredShape ?? input.shape);
+      const floor = input.awayFromZero ?? 0;
+      const random = () => {
+        const magnitude = floor + (2 - floor) * rng.next();
+        return rng.next() < 0.5 ? -magnitude : magnitude;
+      };
+      values.set(input.name, Float64Array.from(input.values ?? Array.from({ length: size }, random)));
+    }
+  }
+  const output = testCase.build(graph);
+  const shapes = new Map(testCase.inputs.map((input) => [input.name, input.shape]));
+  const feeds = (overrides?: ReadonlyMap<string, Float64Array>) => {
+    const result: Record<string, ort.Tensor> = {};
+    for (const [name, data] of values) {
+      const shape = shapes.get(name) as readonly number[];
+      if (data instanceof BigInt64Array) result[name] = new ort.Tensor('int64', data, shape);
+      else {
+        const chosen = overrides?.get(name) ?? data;
+        result[name] =
+          floatType === 'float64'
+            ? new ort.Tensor('float64', chosen, shape)
+            : new ort.Tensor('float32', Float32Array.from(chosen), shape);
+      }
+    }
+    return result;
+  };
+
+  // Learn the output shape by running the op alone, then weight the output by a random probe.
+  const probeShape = await outputDims(graph, output, floatType, feeds());
+  const probe = Float64Array.from(
+    { length: probeShape.reduce((a, b) => a * b, 1) },
+    () => rng.next() * 2 - 1,
+  );
+  graph.addInput('probe', floatType, probeShape);
+  values.set('probe', probe);
+  shapes.set('probe', probeShape);
+  const loss = graph.op('ReduceSum', [graph.op('Mul', [output, 'probe'])], { keepdims: attr.int(0) });
+  graph.addOutput(loss, floatType, []);
+
+  const params = testCase.inputs
+    .filter((input) => input.type !== 'int64' && !input.constant)
+    .map((input) => input.name);
+  const { graph: trainGraph, gradients } = differentiate(graph, { loss, params, rules: testCase.rules });
+  const consumed = new Set(trainGraph.nodes.flatMap((node) => node.inputs));
+  expect([...trainGraph.initializers.keys()].filter((name) => !consumed.has(name))).toEqual([]);
+  const train = await ort.InferenceSession.create(trainGraph.toBytes());
+  const forward = await ort.InferenceSession.create(graph.toBytes());
+  const analytic = await train.run(feeds());
+  const lossAt = async (name: string, data: Float64Array) =>
+    Number((await forward.run(feeds(new Map([[name, data]]))))[loss]?.data[0]);
+
+  const step = floatType === 'float64' ? 1e-6 : 1e-2;
+  let maxRelativeError = 0;
+  let checked = 0;
+  for (const name of params) {
+    const base = values.get(name) as Float64Array;
+    const gradient = analytic[gradients.get(name) as string]?.data as Float64Array | Float32Array;
+    expect(gradient.length).toBe(base.length);
+    for (let i = 0; i < base.length; i++) {
+      const shifted = Float64Array.from(base);
+      shifted[i] = (base[i] as number) + step;
+      const up = await lossAt(name, shifted);
+      shifted[i] = (base[i] as number) - step;
+      const down = await lossAt(name, shifted);
+      const numeric = (up - down) / (2 * step);
+      const exact = gradient[i] as number;
+      const error = Math.abs(exact - numeric) / Math.max(Math.abs(exact), Math.abs(numeric), 1e-3);
+      maxRelativeError = Math.max(maxRelativeError, Number.isNaN(error) ? Infinity : error);
+      checked++;
+    }
+  }
+  await Promise.all([train.release(), forward.release()]);
+  return { maxRelativeError, checked };
+}
+
+async function outputDims(
+  graph: Graph,
+  output: string,
+  floatType: FloatType,
+  feeds: Record<string, ort.Tensor>,
+): Promise<number[]> {
+  const probeGraph = graph.clone();
+  probeGraph.addOutput(output, floatType);
+  const session = await ort.InferenceSession.create(probeGraph.toBytes());
+  const result = await session.run(feeds);
+  await session.release();
+  return [...(result[output]?.dims ?? [])];
+}
