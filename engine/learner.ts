@@ -3,7 +3,7 @@ import { sampleBatch } from '../model/datasets';
 import { aggregateWhileFull, DEFAULT_LEASE_MS, evaluateVersion, roundIsStalled } from './aggregator';
 import { AlreadyInRoundError, JobNotRunningError, StaleVersionError } from './errors';
 import { gradientId } from './keys';
-import { appliedByVersion, ownsAggregation } from './protocol';
+import { appliedByVersion, arrivalOrdinal, ownsAggregation } from './protocol';
 import type { JobRuntime } from './runtime';
 import type { ArrivalRule, JobState } from './store/job-store';
 import { JobStatus } from './store/job-store';
@@ -113,6 +113,7 @@ export async function runLearner(runtime: JobRuntime, invocation: LearnerInvocat
     const { loss, grad } = await runtime.train.step(weights, batch);
     const delaySeconds = sampleStragglerDelay(spec.stragglers, random);
     if (delaySeconds > 0) await sleep(delaySeconds * 1000);
+    const ordinal = arrivalOrdinal(epoch, seq);
     const entry = { grad: gradientId(learner, epoch, seq++), learner, version, loss, at: 0 };
     await blobs.putGradient(jobId, entry.grad, grad);
     busyMs += Date.now() - stepStart;
@@ -120,7 +121,7 @@ export async function runLearner(runtime: JobRuntime, invocation: LearnerInvocat
     let arrival: Awaited<ReturnType<typeof jobs.arrive>> | undefined;
     while (!arrival) {
       try {
-        arrival = await jobs.arrive(jobId, { ...entry, at: Date.now() }, arrivalRule(runtime, version));
+        arrival = await jobs.arrive(jobId, { ...entry, at: Date.now() }, arrivalRule(runtime, version), ordinal);
       } catch (error) {
         if (error instanceof JobNotRunningError) return finish(false);
         if (error instanceof StaleVersionError) break;
@@ -131,8 +132,9 @@ export async function runLearner(runtime: JobRuntime, invocation: LearnerInvocat
       }
     }
     if (!arrival) {
+      // Sync variants: the round of `version` closed without this gradient; compute on the next.
       rejected++;
-      state = await jobs.getJob(jobId);
+      state = await waitForVersion(version + 1);
       continue;
     }
     pushed++;

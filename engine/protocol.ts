@@ -11,10 +11,17 @@ export interface RoundState {
   readonly pending: readonly PendingEntry[];
   /** Learners with a gradient in `pending` (kept only for rules with `distinct`). */
   readonly members: readonly string[];
+  readonly lastArrival: Readonly<Record<string, number>>;
   readonly pushed: number;
 }
 
-export const Refusal = { notRunning: 'not-running', alreadyInRound: 'already-in-round', stale: 'stale' } as const;
+export const Refusal = {
+  notRunning: 'not-running',
+  /** The same arrival was accepted before (a retry after a lost response). */
+  duplicate: 'duplicate',
+  alreadyInRound: 'already-in-round',
+  stale: 'stale',
+} as const;
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 
 export type ArrivalOutcome =
@@ -22,8 +29,9 @@ export type ArrivalOutcome =
   | { readonly accepted: false; readonly refusal: Refusal };
 
 /** One arrival (DESIGN.md §3 step 5), in the order the conditions are checked. */
-export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule): ArrivalOutcome {
+export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule, ordinal: number): ArrivalOutcome {
   if (!state.running) return { accepted: false, refusal: Refusal.notRunning };
+  if ((state.lastArrival[entry.learner] ?? -1) >= ordinal) return { accepted: false, refusal: Refusal.duplicate };
   if (rule.distinct && state.members.includes(entry.learner)) return { accepted: false, refusal: Refusal.alreadyInRound };
   if (rule.onlyVersion !== undefined && (state.version !== rule.onlyVersion || state.pending.length >= rule.k)) {
     return { accepted: false, refusal: Refusal.stale };
@@ -32,6 +40,7 @@ export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule
     ...state,
     pending: [...state.pending, entry],
     members: rule.distinct ? [...state.members, entry.learner] : state.members,
+    lastArrival: { ...state.lastArrival, [entry.learner]: ordinal },
     pushed: state.pushed + 1,
   };
   return { accepted: true, state: next, index: next.pending.length - 1 };
@@ -51,6 +60,14 @@ export function commitRound(state: RoundState, k: number): { readonly round: rea
       members: state.members.filter((learner) => !consumed.has(learner)),
     },
   };
+}
+
+/**
+ * Orders all gradients of one learner: invocations (epochs) are sequential, and so are the
+ * gradients within one. 2^20 gradients per invocation is far beyond what 15 minutes allow.
+ */
+export function arrivalOrdinal(epoch: number, seq: number): number {
+  return epoch * 2 ** 20 + seq;
 }
 
 /** The arrival at position K-1 completes the head round and owns its aggregation. */

@@ -55,6 +55,8 @@ export interface JobState {
   readonly pending: readonly PendingEntry[];
   /** Learners with a gradient in `pending` (variants whose rounds take one gradient per learner). */
   readonly members: readonly string[];
+  /** Per learner, the ordinal of its last accepted arrival: makes a retried arrival idempotent. */
+  readonly lastArrival: Readonly<Record<string, number>>;
   readonly pushed: number;
   readonly stats: StalenessStats;
   readonly lastLoss?: number;
@@ -124,7 +126,10 @@ export interface ArrivalRule {
 
 export interface Arrival {
   readonly state: JobState;
-  /** Position of this gradient in `pending`; it is applied by version `state.version + floor(index / k) + 1`. */
+  /**
+   * Position of this gradient in `pending`; it is applied by version `state.version + floor(index / k) + 1`.
+   * -1 when a retried arrival finds its first attempt accepted and already applied.
+   */
   readonly index: number;
 }
 
@@ -148,6 +153,7 @@ export class JobStore {
       spec,
       version: 0,
       pending: [],
+      lastArrival: {},
       pushed: 0,
       stats: EMPTY_STATS,
       createdAt: now,
@@ -169,13 +175,15 @@ export class JobStore {
    * Appends one acknowledged gradient to the round. Concurrency: DynamoDB applies updates to one
    * item one at a time, so each arrival sees the pending list its predecessors left and its
    * condition is checked against exactly that. The returned ALL_NEW image tells the caller its
-   * position: the arrival that lands at index K-1 owns the aggregation of that round. A failed
-   * condition is re-read to tell the caller why (dynalite ignores ReturnValuesOnConditionCheckFailure).
+   * position: the arrival that lands at index K-1 owns the aggregation of that round.
+   * `ordinal` increases with every gradient of a learner: if the response to an accepted arrival
+   * is lost and the SDK retries, the retry fails on `lastArrival` instead of appending twice.
+   * A failed condition is re-read to tell why (dynalite ignores ReturnValuesOnConditionCheckFailure).
    */
-  async arrive(jobId: string, entry: PendingEntry, rule: ArrivalRule): Promise<Arrival> {
-    const conditions = ['#status = :running'];
-    const values: Record<string, unknown> = { ':running': JobStatus.running, ':entry': [entry], ':one': 1 };
-    let update = 'SET pending = list_append(pending, :entry) ADD pushed :one';
+  async arrive(jobId: string, entry: PendingEntry, rule: ArrivalRule, ordinal: number): Promise<Arrival> {
+    const conditions = ['#status = :running', '(attribute_not_exists(lastArrival.#learner) OR lastArrival.#learner < :ordinal)'];
+    const values: Record<string, unknown> = { ':running': JobStatus.running, ':entry': [entry], ':one': 1, ':ordinal': ordinal };
+    let update = 'SET pending = list_append(pending, :entry), lastArrival.#learner = :ordinal ADD pushed :one';
     if (rule.distinct) {
       conditions.push('NOT contains(members, :learner)');
       values[':learner'] = entry.learner;
@@ -195,7 +203,7 @@ export class JobStore {
             Key: ddbKeys.job(jobId),
             UpdateExpression: update,
             ConditionExpression: conditions.join(' AND '),
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: { '#status': 'status', '#learner': entry.learner },
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
           }),
@@ -206,8 +214,13 @@ export class JobStore {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const state = await this.getJob(jobId);
+      if ((state.lastArrival[entry.learner] ?? -1) >= ordinal) {
+        return { state, index: state.pending.findIndex((pending) => pending.grad === entry.grad) };
+      }
       if (state.status !== JobStatus.running) throw new JobNotRunningError(jobId, state.status);
-      if (rule.onlyVersion !== undefined) throw new StaleVersionError(entry.version, state.version);
+      if (rule.onlyVersion !== undefined && !state.members.includes(entry.learner)) {
+        throw new StaleVersionError(entry.version, state.version);
+      }
       throw new AlreadyInRoundError(entry.learner);
     }
   }
@@ -483,5 +496,6 @@ function toJobState(item: Record<string, unknown>): JobState {
     ...(item as unknown as JobState),
     pending: (item.pending as PendingEntry[] | undefined) ?? [],
     members: members ? [...members] : [],
+    lastArrival: (item.lastArrival as Record<string, number> | undefined) ?? {},
   };
 }

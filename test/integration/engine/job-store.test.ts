@@ -12,6 +12,7 @@ describe('JobStore on dynalite', () => {
   const spec = parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'k-async', learners: 8, k: 3 });
   const entry = (learner: string, version = 0, n = 0): PendingEntry => ({ grad: `${learner}/1-${n}`, learner, version, loss: 1, at: Date.now() });
   const distinct = { distinct: true, k: 3 };
+  const ordinalOf = (e: PendingEntry) => Number(e.grad.split('-')[1]);
   let counter = 0;
   const newJob = async (overrides: Partial<typeof spec> = {}) => {
     const jobId = `job-test-${counter++}`;
@@ -28,7 +29,7 @@ describe('JobStore on dynalite', () => {
   it('gives concurrent arrivals distinct, contiguous positions', async () => {
     const jobId = await newJob();
     const learners = Array.from({ length: 24 }, (_, i) => `L${i}`);
-    const arrivals = await Promise.all(learners.map((l) => stores.jobs.arrive(jobId, entry(l), distinct)));
+    const arrivals = await Promise.all(learners.map((l) => stores.jobs.arrive(jobId, entry(l), distinct, ordinalOf(entry(l)))));
     expect(arrivals.map((a) => a.index).sort((a, b) => a - b)).toEqual(learners.map((_, i) => i));
     const state = await stores.jobs.getJob(jobId);
     expect(state.pending).toHaveLength(24);
@@ -38,17 +39,31 @@ describe('JobStore on dynalite', () => {
     expect(arrivals.filter((a) => a.index === 2)).toHaveLength(1);
   });
 
+  it('makes a retried arrival (lost response) idempotent', async () => {
+    const jobId = await newJob();
+    const first = await stores.jobs.arrive(jobId, entry('L0', 0, 4), distinct, 4);
+    await stores.jobs.arrive(jobId, entry('L1'), distinct, 0);
+    const retry = await stores.jobs.arrive(jobId, entry('L0', 0, 4), distinct, 4);
+    expect(retry.index).toBe(first.index);
+    expect(retry.state.pending).toHaveLength(2);
+    expect(retry.state.pushed).toBe(2);
+    // Without k-async's membership rule the ordinal alone keeps the retry out.
+    const batch = { distinct: false, k: 3 };
+    const again = await stores.jobs.arrive(jobId, entry('L1'), batch, 0);
+    expect(again.state.pending).toHaveLength(2);
+  });
+
   it('refuses a second gradient of a learner while its first is pending (k-async)', async () => {
     const jobId = await newJob();
-    await stores.jobs.arrive(jobId, entry('L1'), distinct);
-    await expect(stores.jobs.arrive(jobId, entry('L1', 0, 1), distinct)).rejects.toBeInstanceOf(AlreadyInRoundError);
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => stores.jobs.arrive(jobId, entry('L2', 0, n), distinct)));
+    await stores.jobs.arrive(jobId, entry('L1'), distinct, ordinalOf(entry('L1')));
+    await expect(stores.jobs.arrive(jobId, entry('L1', 0, 1), distinct, ordinalOf(entry('L1', 0, 1)))).rejects.toBeInstanceOf(AlreadyInRoundError);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => stores.jobs.arrive(jobId, entry('L2', 0, n), distinct, ordinalOf(entry('L2', 0, n)))));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
   it('commits by removing the head round only, once', async () => {
     const jobId = await newJob();
-    for (const l of ['L0', 'L1', 'L2', 'L3']) await stores.jobs.arrive(jobId, entry(l), distinct);
+    for (const l of ['L0', 'L1', 'L2', 'L3']) await stores.jobs.arrive(jobId, entry(l), distinct, ordinalOf(entry(l)));
     const before = await stores.jobs.getJob(jobId);
     const commit = { fromVersion: 0, consumed: before.pending.slice(0, 3), stats: EMPTY_STATS, loss: 0.5, distinct: true };
     const after = await stores.jobs.commit(jobId, commit, Date.now());
@@ -57,23 +72,23 @@ describe('JobStore on dynalite', () => {
     expect(after.members).toEqual(['L3']);
     await expect(stores.jobs.commit(jobId, commit, Date.now())).rejects.toBeInstanceOf(VersionAlreadyCommittedError);
     // A learner whose gradient was applied may arrive again.
-    await expect(stores.jobs.arrive(jobId, entry('L0', 1, 1), distinct)).resolves.toMatchObject({ index: 1 });
+    await expect(stores.jobs.arrive(jobId, entry('L0', 1, 1), distinct, ordinalOf(entry('L0', 1, 1)))).resolves.toMatchObject({ index: 1 });
   });
 
   it('rejects stale and over-full arrivals for sync variants', async () => {
     const jobId = await newJob();
     const sync = { distinct: true, onlyVersion: 0, k: 2 };
-    await stores.jobs.arrive(jobId, entry('L0'), sync);
-    await stores.jobs.arrive(jobId, entry('L1'), sync);
-    await expect(stores.jobs.arrive(jobId, entry('L2'), sync)).rejects.toBeInstanceOf(StaleVersionError);
-    await expect(stores.jobs.arrive(jobId, entry('L3', 0), { ...sync, onlyVersion: 5 })).rejects.toBeInstanceOf(StaleVersionError);
+    await stores.jobs.arrive(jobId, entry('L0'), sync, ordinalOf(entry('L0')));
+    await stores.jobs.arrive(jobId, entry('L1'), sync, ordinalOf(entry('L1')));
+    await expect(stores.jobs.arrive(jobId, entry('L2'), sync, ordinalOf(entry('L2')))).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(stores.jobs.arrive(jobId, entry('L3', 0), { ...sync, onlyVersion: 5 }, ordinalOf(entry('L3', 0)))).rejects.toBeInstanceOf(StaleVersionError);
   });
 
   it('refuses arrivals once the job has ended, keeping the first reason', async () => {
     const jobId = await newJob();
     expect(await stores.jobs.finish(jobId, 'STOPPED', 'by request', Date.now())).toBe(true);
     expect(await stores.jobs.finish(jobId, 'DONE', 'maxUpdates', Date.now())).toBe(false);
-    await expect(stores.jobs.arrive(jobId, entry('L0'), distinct)).rejects.toBeInstanceOf(JobNotRunningError);
+    await expect(stores.jobs.arrive(jobId, entry('L0'), distinct, ordinalOf(entry('L0')))).rejects.toBeInstanceOf(JobNotRunningError);
     expect((await stores.jobs.getJob(jobId)).reason).toBe('by request');
   });
 
