@@ -35,7 +35,10 @@ export class Learners extends Construct {
       // Duplicates are handled by the epoch claim; a retry of a crashed learner is wanted.
       retryAttempts: 2,
       layers: [props.onnxruntime],
-      logGroup: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new LogGroup(this, 'Logs', {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
       bundling: {
         format: OutputFormat.CJS,
         minify: true,
@@ -55,7 +58,9 @@ export class Learners extends Construct {
     // default policy, which the function depends on: a cycle. A separate policy breaks it.
     new Policy(this, 'SelfInvoke', {
       roles: [this.function.role as IRole],
-      statements: [new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] })],
+      statements: [
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+      ],
     });
   }
 }

@@ -26,7 +26,9 @@ export class OnnxRuntimeLayer extends Construct {
       mkdirSync(path.dirname(path.join(target, 'onnxruntime-node', file)), { recursive: true });
       cpSync(path.join(ort, file), path.join(target, 'onnxruntime-node', file), { recursive: true });
     }
-    cpSync(path.join(PACKAGES_DIR, 'onnxruntime-common'), path.join(target, 'onnxruntime-common'), { recursive: true });
+    cpSync(path.join(PACKAGES_DIR, 'onnxruntime-common'), path.join(target, 'onnxruntime-common'), {
+      recursive: true,
+    });
     this.layer = new LayerVersion(this, 'Layer', {
       code: Code.fromAsset(this.stagingDir),
       compatibleArchitectures: [props.architecture],

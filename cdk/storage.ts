@@ -25,7 +25,9 @@ export class Storage extends Construct {
       enforceSSL: true,
       removalPolicy,
       autoDeleteObjects: !props.retainData,
-      lifecycleRules: [{ prefix: s3Keys.gradientPrefix, expiration: Duration.days(props.gradientRetentionDays ?? 30) }],
+      lifecycleRules: [
+        { prefix: s3Keys.gradientPrefix, expiration: Duration.days(props.gradientRetentionDays ?? 30) },
+      ],
     });
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },

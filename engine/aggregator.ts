@@ -1,4 +1,5 @@
 import { VersionAlreadyCommittedError } from './errors';
+import { CrashPoint, crashPoint } from './faults';
 import { learningRate, needsStaleWeights, squaredDistance } from './lr';
 import type { JobRuntime } from './runtime';
 import { type CommitRecord, type JobState, JobStatus } from './store/job-store';
@@ -24,7 +25,11 @@ export function roundIsStalled(state: JobState, leaseMs: number, now: number): b
  * and the conditional commit lets exactly one of them move the version.
  * Returns the state after the commit, or undefined if another aggregator committed first.
  */
-export async function aggregateRound(runtime: JobRuntime, state: JobState, by: string): Promise<JobState | undefined> {
+export async function aggregateRound(
+  runtime: JobRuntime,
+  state: JobState,
+  by: string,
+): Promise<JobState | undefined> {
   const { jobs, blobs } = runtime.stores;
   const { jobId, spec } = runtime.job;
   const v = state.version;
@@ -32,7 +37,9 @@ export async function aggregateRound(runtime: JobRuntime, state: JobState, by: s
   const [weights, gradients, staleWeights] = await Promise.all([
     runtime.weights.get(v),
     Promise.all(round.map((entry) => blobs.getGradient(jobId, entry.grad))),
-    needsStaleWeights(spec.lr) ? Promise.all(round.map((entry) => runtime.weights.get(entry.version))) : undefined,
+    needsStaleWeights(spec.lr)
+      ? Promise.all(round.map((entry) => runtime.weights.get(entry.version)))
+      : undefined,
   ]);
   const staleness = round.map((entry) => v - entry.version);
   const etas = round.map((_, i) =>
@@ -59,6 +66,7 @@ export async function aggregateRound(runtime: JobRuntime, state: JobState, by: s
   };
   await Promise.all([blobs.putWeights(jobId, v + 1, next), jobs.putCommitRecord(jobId, record)]);
   runtime.weights.put(v + 1, next);
+  crashPoint(CrashPoint.beforeCommit);
   try {
     return await jobs.commit(
       jobId,
@@ -82,7 +90,11 @@ export async function aggregateRound(runtime: JobRuntime, state: JobState, by: s
  * then evaluates and applies the stop conditions to the versions this process committed.
  * Returns the newest state this process saw.
  */
-export async function aggregateWhileFull(runtime: JobRuntime, state: JobState, by: string): Promise<JobState> {
+export async function aggregateWhileFull(
+  runtime: JobRuntime,
+  state: JobState,
+  by: string,
+): Promise<JobState> {
   let current = state;
   while (roundIsFull(current) && current.version < runtime.job.spec.stop.maxUpdates) {
     const committed = await aggregateRound(runtime, current, by);
@@ -103,7 +115,8 @@ async function afterCommit(runtime: JobRuntime, state: JobState): Promise<JobSta
   const version = state.version;
   let reason: string | undefined;
   if (version >= stop.maxUpdates) reason = `maxUpdates (${stop.maxUpdates}) reached`;
-  else if (Date.now() - state.createdAt >= stop.maxSeconds * 1000) reason = `maxSeconds (${stop.maxSeconds}) reached`;
+  else if (Date.now() - state.createdAt >= stop.maxSeconds * 1000)
+    reason = `maxSeconds (${stop.maxSeconds}) reached`;
   if (reason) {
     if (await jobs.finish(jobId, JobStatus.done, reason, Date.now())) await evaluateVersion(runtime, version);
     return jobs.getJob(jobId);
@@ -121,7 +134,10 @@ async function afterCommit(runtime: JobRuntime, state: JobState): Promise<JobSta
 }
 
 /** Evaluates version `version` on the held-out split and records it on its commit and the job. */
-export async function evaluateVersion(runtime: JobRuntime, version: number): Promise<{ loss: number; accuracy: number }> {
+export async function evaluateVersion(
+  runtime: JobRuntime,
+  version: number,
+): Promise<{ loss: number; accuracy: number }> {
   const metrics = await runtime.evaluate(await runtime.weights.get(version));
   await runtime.stores.jobs.recordEvaluation(runtime.job.jobId, { version, ...metrics });
   return metrics;

@@ -48,21 +48,24 @@ export async function auditJob(stores: Stores, jobId: string): Promise<AuditRepo
   let applied = 0;
 
   const committed = commits.filter((c) => c.version <= state.version);
-  if (committed.length !== state.version) problem(`job is at version ${state.version} but ${committed.length} commit records exist`);
+  if (committed.length !== state.version)
+    problem(`job is at version ${state.version} but ${committed.length} commit records exist`);
   for (const [i, commit] of committed.entries()) {
     const v = i + 1;
     if (commit.version !== v) {
       problem(`commit log has a gap: expected version ${v}, found ${commit.version}`);
       break;
     }
-    if (commit.grads.length !== spec.k) problem(`version ${v} applied ${commit.grads.length} gradients, K is ${spec.k}`);
+    if (commit.grads.length !== spec.k)
+      problem(`version ${v} applied ${commit.grads.length} gradients, K is ${spec.k}`);
     if (distinctLearners && new Set(commit.grads.map((g) => g.learner)).size !== commit.grads.length) {
       problem(`version ${v} holds two gradients of one learner`);
     }
     for (const g of commit.grads) {
       if (seen.has(g.grad)) problem(`gradient ${g.grad} applied twice (again in version ${v})`);
       seen.add(g.grad);
-      if (g.staleness !== v - 1 - g.version) problem(`version ${v}: gradient ${g.grad} records staleness ${g.staleness}`);
+      if (g.staleness !== v - 1 - g.version)
+        problem(`version ${v}: gradient ${g.grad} records staleness ${g.staleness}`);
     }
     const [gradients, staleWeights] = await Promise.all([
       Promise.all(commit.grads.map((g) => stores.blobs.getGradient(jobId, g.grad))),
@@ -76,7 +79,8 @@ export async function auditJob(stores: Stores, jobId: string): Promise<AuditRepo
       });
     });
     etas.forEach((eta, j) => {
-      if (eta !== commit.grads[j].eta) problem(`version ${v}: eta ${commit.grads[j].eta} recorded, schedule gives ${eta}`);
+      if (eta !== commit.grads[j].eta)
+        problem(`version ${v}: eta ${commit.grads[j].eta} recorded, schedule gives ${eta}`);
     });
     weights = applyUpdate(weights, gradients, etas);
     applied += gradients.length;
@@ -89,7 +93,9 @@ export async function auditJob(stores: Stores, jobId: string): Promise<AuditRepo
     if (seen.has(entry.grad)) problem(`pending gradient ${entry.grad} was already applied`);
   }
   if (applied + state.pending.length !== state.pushed) {
-    problem(`${state.pushed} gradients acknowledged, but ${applied} applied and ${state.pending.length} pending`);
+    problem(
+      `${state.pushed} gradients acknowledged, but ${applied} applied and ${state.pending.length} pending`,
+    );
   }
   return {
     ok: problems.length === 0,

@@ -26,7 +26,11 @@ export function createClients(env: NodeJS.ProcessEnv = process.env): AwsClients 
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const credentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          sessionToken: env.AWS_SESSION_TOKEN,
+        }
       : undefined;
   const common = { region, credentials, requestHandler, maxAttempts };
   const s3Endpoint = endpoint('S3');

@@ -1,4 +1,4 @@
-import { decodeShard, encodeShard, loadBuiltinDataset, shardSplit, type Split } from '../model/datasets';
+import { decodeShard, encodeShard, loadBuiltinDataset, type Split, shardSplit } from '../model/datasets';
 import { s3Keys } from './keys';
 import type { BlobStore } from './store/blob-store';
 
@@ -28,13 +28,23 @@ export async function ensureDataset(blobs: BlobStore, name: 'mnist' | 'synthetic
     return { n: split.n, shards: keys };
   };
   const [train, test] = await Promise.all([upload(dataset.train, 'train'), upload(dataset.test, 'test')]);
-  const manifest: DatasetManifest = { name, features: dataset.features, classes: dataset.classes, train, test };
+  const manifest: DatasetManifest = {
+    name,
+    features: dataset.features,
+    classes: dataset.classes,
+    train,
+    test,
+  };
   await blobs.putJson(manifestKey, manifest);
   return manifest;
 }
 
 /** Reads one split's shards in parallel and joins them into one in-memory split. */
-export async function loadSplit(blobs: BlobStore, shardKeys: readonly string[], features: number): Promise<Split> {
+export async function loadSplit(
+  blobs: BlobStore,
+  shardKeys: readonly string[],
+  features: number,
+): Promise<Split> {
   const shards = (await Promise.all(shardKeys.map((key) => blobs.get(key)))).map(decodeShard);
   const n = shards.reduce((total, shard) => total + shard.n, 0);
   const x = new Float32Array(n * features);

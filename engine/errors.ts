@@ -72,13 +72,10 @@ export class VersionAlreadyCommittedError extends KasyncError {
   }
 }
 
-/** A learner invocation whose epoch was already claimed: a duplicate delivery. */
-export class DuplicateInvocationError extends KasyncError {
-  override readonly name = 'DuplicateInvocationError';
-  constructor(
-    readonly learner: string,
-    readonly epoch: number,
-  ) {
-    super(`learner ${learner} epoch ${epoch} was already delivered`);
+/** Another invocation took this learner over (this one was presumed dead): stop at once. */
+export class LearnerFencedError extends KasyncError {
+  override readonly name = 'LearnerFencedError';
+  constructor(readonly learner: string) {
+    super(`learner ${learner} was taken over by another invocation`);
   }
 }

@@ -1,7 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { DuplicateInvocationError } from './errors';
-import { type LearnerInvocation, type LearnerOptions, runLearner } from './learner';
+import { LearnerFencedError } from './errors';
+import { learnerIds } from './keys';
+import {
+  emptyProgress,
+  type LearnerInvocation,
+  type LearnerOptions,
+  type LearnerProgress,
+  runLearner,
+} from './learner';
 import type { JobRuntime } from './runtime';
+import type { LearnerClaim } from './store/learner-store';
 import { storeCall } from './store/translate';
 
 /** Starts (or continues) a learner with an asynchronous Lambda invocation. */
@@ -22,56 +31,159 @@ export async function invokeLearner(
   );
 }
 
+export const DEFAULT_HEARTBEAT_MS = 5_000;
+/** A claim whose holder has not beaten for this many heartbeats is presumed dead. */
+const MISSED_BEATS = 3;
+/**
+ * A learner silent for this many heartbeats is re-invoked by the others: its process died and
+ * the platform gave up retrying (or an Event was lost). Longer than a cold start takes.
+ */
+const REVIVE_AFTER_BEATS = 10;
+
+export interface InvocationOptions extends Omit<LearnerOptions, 'beat'> {
+  readonly heartbeatMs?: number;
+}
+
+export const InvocationEnd = {
+  /** Ran and handed over (or the job ended). */
+  ran: 'ran',
+  /** A second delivery of an invocation that is alive or already finished: exited without pushing. */
+  duplicate: 'duplicate',
+  /** Another invocation took this learner over while it ran: stopped without handing over. */
+  fenced: 'fenced',
+} as const;
+export type InvocationEnd = (typeof InvocationEnd)[keyof typeof InvocationEnd];
+
 export interface InvocationResult {
-  readonly duplicate: boolean;
+  readonly end: InvocationEnd;
+  readonly epoch: number;
   readonly pushed: number;
   readonly rejected: number;
   readonly continued: boolean;
 }
 
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
- * The whole of one learner invocation: claim the epoch (a duplicate delivery stops here), run
- * the learner loop, record its counters, and hand over to the next epoch while the job runs.
+ * The whole of one learner invocation (DESIGN.md §3): claim the epoch, run the learner loop with
+ * heartbeats, record the invocation, and hand over to the next epoch while the job runs.
+ *
+ * Deliveries of one epoch: AWS may deliver an asynchronous invocation twice, and retries one
+ * whose process died. The claim tells them apart by the holder's heartbeat: a holder that beats
+ * is alive (this delivery is a duplicate and exits); one that stopped beating is dead, and this
+ * delivery takes over as the next epoch.
  */
 export async function handleLearnerInvocation(
   runtime: JobRuntime,
   invocation: LearnerInvocation,
-  options: LearnerOptions,
-  reinvoke: (next: LearnerInvocation) => Promise<void>,
+  options: InvocationOptions,
+  invoke: (next: LearnerInvocation) => Promise<void>,
 ): Promise<InvocationResult> {
-  const { jobs } = runtime.stores;
+  const { learners } = runtime.stores;
+  const { jobId, learner } = invocation;
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const sleep = options.sleep ?? defaultSleep;
+  const nonce = randomUUID();
   const start = Date.now();
+  const progress = emptyProgress();
+  const result = (end: InvocationEnd, epoch: number, continued = false): InvocationResult => ({
+    end,
+    epoch,
+    pushed: progress.pushed,
+    rejected: progress.rejected,
+    continued,
+  });
+
+  const claimed = await claim();
+  if (claimed === undefined) return result(InvocationEnd.duplicate, invocation.epoch);
+
+  let flushed = emptyProgress();
+  let lastBeat = Date.now();
+  let lastWatch = Date.now();
+  const unflushed = (): Partial<LearnerProgress> => {
+    const delta = {
+      pushed: progress.pushed - flushed.pushed,
+      rejected: progress.rejected - flushed.rejected,
+      busyMs: progress.busyMs - flushed.busyMs,
+      idleMs: progress.idleMs - flushed.idleMs,
+    };
+    flushed = { ...progress };
+    return delta;
+  };
+  const beat = async () => {
+    if (Date.now() - lastBeat < heartbeatMs) return;
+    lastBeat = Date.now();
+    await learners.heartbeat(jobId, learner, nonce, unflushed(), lastBeat);
+    if (lastBeat - lastWatch >= REVIVE_AFTER_BEATS * heartbeatMs) {
+      lastWatch = lastBeat;
+      await reviveSilentLearners();
+    }
+  };
+
+  let continueJob: boolean;
   try {
-    await jobs.claimEpoch(invocation.jobId, invocation.learner, invocation.epoch);
+    ({ continueJob } = await runLearner(
+      runtime,
+      { ...invocation, epoch: claimed },
+      { ...options, beat },
+      progress,
+    ));
   } catch (error) {
-    if (error instanceof DuplicateInvocationError) return { duplicate: true, pushed: 0, rejected: 0, continued: false };
+    if (error instanceof LearnerFencedError) return result(InvocationEnd.fenced, claimed);
     throw error;
   }
-  const outcome = await runLearner(runtime, invocation, options);
-  const initMs = options.coldStart ? Math.round(options.initMs) : 0;
-  await jobs.addLearnerCounters(
-    invocation.jobId,
-    invocation.learner,
-    {
-      pushed: outcome.pushed,
-      rejected: outcome.rejected,
-      coldStarts: options.coldStart ? 1 : 0,
-      initMs,
-      busyMs: outcome.busyMs,
-      idleMs: outcome.idleMs,
-      invocations: 1,
-    },
-    {
-      epoch: invocation.epoch,
-      start,
-      end: Date.now(),
-      coldStart: options.coldStart,
-      initMs,
-      busyMs: outcome.busyMs,
-      idleMs: outcome.idleMs,
-      pushed: outcome.pushed,
-    },
-  );
-  if (outcome.continueJob) await reinvoke({ ...invocation, epoch: invocation.epoch + 1 });
-  return { duplicate: false, pushed: outcome.pushed, rejected: outcome.rejected, continued: outcome.continueJob };
+  await learners.endInvocation(jobId, learner, unflushed(), {
+    epoch: claimed,
+    start,
+    end: Date.now(),
+    coldStart: options.coldStart,
+    initMs: options.coldStart ? Math.round(options.initMs) : 0,
+    busyMs: progress.busyMs,
+    idleMs: progress.idleMs,
+    pushed: progress.pushed,
+  });
+  if (continueJob) await invoke({ ...invocation, epoch: claimed + 1 });
+  return result(InvocationEnd.ran, claimed, continueJob);
+
+  /**
+   * Re-invokes, as their next epoch, the learners that stopped beating long ago (a learner
+   * that never claimed counts from the job's start). Several learners may do this at once:
+   * the claim lets one delivery through.
+   */
+  async function reviveSilentLearners(): Promise<void> {
+    const now = Date.now();
+    const silentFor = REVIVE_AFTER_BEATS * heartbeatMs;
+    const records = new Map((await runtime.stores.jobs.listLearners(jobId)).map((r) => [r.learner, r]));
+    const silent = learnerIds(runtime.job.spec.learners).flatMap((id) => {
+      const record = records.get(id);
+      const lastSign = record ? record.aliveAt : runtime.job.createdAt;
+      return now - lastSign > silentFor ? [{ jobId, learner: id, epoch: (record?.epoch ?? 0) + 1 }] : [];
+    });
+    await Promise.all(silent.map((next) => invoke(next)));
+  }
+
+  /** The epoch this invocation runs as, or undefined if it must exit as a duplicate. */
+  async function claim(): Promise<number | undefined> {
+    let seen: LearnerClaim | undefined = await learners.claimEpoch(
+      jobId,
+      learner,
+      invocation.epoch,
+      nonce,
+      Date.now(),
+      options,
+    );
+    if (!seen) return invocation.epoch;
+    if (seen.epoch > invocation.epoch || seen.endedEpoch === seen.epoch) return undefined;
+    for (;;) {
+      if (Date.now() - seen.aliveAt >= MISSED_BEATS * heartbeatMs) {
+        return learners.takeOver(jobId, learner, seen, nonce, Date.now());
+      }
+      await sleep(heartbeatMs);
+      const now: LearnerClaim = await learners.getClaim(jobId, learner);
+      // The holder beat, finished, or someone else took over: this delivery is not needed.
+      if (now.epoch !== seen.epoch || now.claim !== seen.claim || now.aliveAt !== seen.aliveAt)
+        return undefined;
+      seen = now;
+    }
+  }
 }

@@ -4,10 +4,10 @@ import type { AwsClients, Resources } from './aws';
 import { ensureDataset } from './datasets';
 import { ValidationError } from './errors';
 import { invokeLearner } from './invocation';
-import { JOB_ID_PATTERN, s3Keys } from './keys';
+import { JOB_ID_PATTERN, learnerIds, s3Keys } from './keys';
 import type { JobDescriptor } from './runtime';
-import type { Stores } from './store';
 import { type JobSpec, parseJobSpec } from './spec';
+import type { Stores } from './store';
 import { type JobState, JobStatus } from './store/job-store';
 import { type JobSummary, summarize } from './summary';
 
@@ -15,13 +15,10 @@ export function newJobId(now = Date.now()): string {
   return `job-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export function learnerIds(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `L${i}`);
-}
-
 /** Throws a ValidationError for anything that could not be a job id (it reaches S3 keys). */
 export function checkJobId(jobId: string): string {
-  if (!JOB_ID_PATTERN.test(jobId)) throw new ValidationError('jobId', `"${jobId.slice(0, 80)}" is not a job id`);
+  if (!JOB_ID_PATTERN.test(jobId))
+    throw new ValidationError('jobId', `"${jobId.slice(0, 80)}" is not a job id`);
   return jobId;
 }
 
@@ -29,7 +26,11 @@ export function checkJobId(jobId: string): string {
  * Validates a spec and lays the job out in the stores (DESIGN.md §2): dataset shards if
  * missing, spec and model graphs, w[0], then the job item, which makes the job visible.
  */
-export async function createJob(stores: Stores, input: unknown, now = Date.now()): Promise<{ jobId: string; spec: JobSpec }> {
+export async function createJob(
+  stores: Stores,
+  input: unknown,
+  now = Date.now(),
+): Promise<{ jobId: string; spec: JobSpec }> {
   const spec = parseJobSpec(input);
   const dataset = await ensureDataset(stores.blobs, spec.dataset);
   const model = buildModel(spec.model, { features: dataset.features, classes: dataset.classes });
@@ -46,10 +47,19 @@ export async function createJob(stores: Stores, input: unknown, now = Date.now()
 }
 
 /** Starts the job's P learners, each with an asynchronous invocation (epoch 1). */
-export async function startLearners(clients: AwsClients, resources: Resources, jobId: string, learners: number): Promise<void> {
+export async function startLearners(
+  clients: AwsClients,
+  resources: Resources,
+  jobId: string,
+  learners: number,
+): Promise<void> {
   await Promise.all(
     learnerIds(learners).map((learner) =>
-      invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, { jobId, learner, epoch: 1 }),
+      invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, {
+        jobId,
+        learner,
+        epoch: 1,
+      }),
     ),
   );
 }

@@ -6,6 +6,10 @@ const pad = (n: number) => String(n).padStart(10, '0');
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,62}$/;
 export const LEARNER_ID_PATTERN = /^L[0-9]{1,4}$/;
 
+export function learnerIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `L${i}`);
+}
+
 export const s3Keys = {
   spec: (job: string) => `jobs/${job}/spec.json`,
   trainModel: (job: string) => `jobs/${job}/model/train.onnx`,
@@ -15,7 +19,8 @@ export const s3Keys = {
   gradient: (job: string, gradId: string) => `grads/${job}/${gradId}.f32`,
   gradientPrefix: 'grads/',
   datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
-  datasetShard: (name: string, split: string, index: number) => `datasets/${name}/${split}-${String(index).padStart(4, '0')}.bin`,
+  datasetShard: (name: string, split: string, index: number) =>
+    `datasets/${name}/${split}-${String(index).padStart(4, '0')}.bin`,
 } as const;
 
 export const JOB_SK = 'STATE';

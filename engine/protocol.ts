@@ -1,4 +1,6 @@
+import type { JobSpec } from './spec';
 import type { ArrivalRule, PendingEntry } from './store/job-store';
+import { variantRule } from './variants';
 
 /**
  * The job item's state machine as pure functions: what an arrival and a commit do to the round
@@ -28,12 +30,28 @@ export type ArrivalOutcome =
   | { readonly accepted: true; readonly state: RoundState; readonly index: number }
   | { readonly accepted: false; readonly refusal: Refusal };
 
+/** The conditions an arrival of a gradient computed on `version` carries, from the variant rule. */
+export function arrivalRuleFor(spec: Pick<JobSpec, 'variant' | 'k'>, version: number): ArrivalRule {
+  const rule = variantRule(spec.variant);
+  return { distinct: rule.distinctLearners, onlyVersion: rule.rejectsStale ? version : undefined, k: spec.k };
+}
+
 /** One arrival (DESIGN.md §3 step 5), in the order the conditions are checked. */
-export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule, ordinal: number): ArrivalOutcome {
+export function arrive(
+  state: RoundState,
+  entry: PendingEntry,
+  rule: ArrivalRule,
+  ordinal: number,
+): ArrivalOutcome {
   if (!state.running) return { accepted: false, refusal: Refusal.notRunning };
-  if ((state.lastArrival[entry.learner] ?? -1) >= ordinal) return { accepted: false, refusal: Refusal.duplicate };
-  if (rule.distinct && state.members.includes(entry.learner)) return { accepted: false, refusal: Refusal.alreadyInRound };
-  if (rule.onlyVersion !== undefined && (state.version !== rule.onlyVersion || state.pending.length >= rule.k)) {
+  if ((state.lastArrival[entry.learner] ?? -1) >= ordinal)
+    return { accepted: false, refusal: Refusal.duplicate };
+  if (rule.distinct && state.members.includes(entry.learner))
+    return { accepted: false, refusal: Refusal.alreadyInRound };
+  if (
+    rule.onlyVersion !== undefined &&
+    (state.version !== rule.onlyVersion || state.pending.length >= rule.k)
+  ) {
     return { accepted: false, refusal: Refusal.stale };
   }
   const next: RoundState = {
@@ -47,7 +65,10 @@ export function arrive(state: RoundState, entry: PendingEntry, rule: ArrivalRule
 }
 
 /** Removes the head round of K entries and moves to the next version. */
-export function commitRound(state: RoundState, k: number): { readonly round: readonly PendingEntry[]; readonly state: RoundState } {
+export function commitRound(
+  state: RoundState,
+  k: number,
+): { readonly round: readonly PendingEntry[]; readonly state: RoundState } {
   if (state.pending.length < k) throw new Error(`cannot commit: ${state.pending.length} pending, K is ${k}`);
   const round = state.pending.slice(0, k);
   const consumed = new Set(round.map((entry) => entry.learner));

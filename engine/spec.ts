@@ -56,11 +56,20 @@ export const jobSpecSchema = z
       .default({ maxUpdates: 1000, maxSeconds: 600 }),
     evalEvery: count(1, 1_000_000).default(25),
     stragglers: stragglersSchema.default({ distribution: 'none' }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
   })
   .superRefine((spec, ctx) => {
     if (spec.k !== undefined && spec.k > spec.learners) {
-      ctx.addIssue({ code: 'custom', path: ['k'], message: `k (${spec.k}) must not exceed learners (${spec.learners})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['k'],
+        message: `k (${spec.k}) must not exceed learners (${spec.learners})`,
+      });
     }
   });
 
@@ -80,7 +89,12 @@ export interface JobSpec extends Omit<ParsedSpec, 'k' | 'variant' | 'lr'> {
 export function parseJobSpec(input: unknown): JobSpec {
   const parsed = validate(jobSpecSchema, input, '(spec)');
   const variant = parsed.variant as keyof typeof VARIANTS;
-  return { ...parsed, variant, k: resolveK(variant, parsed.learners, parsed.k), lr: { ...parsed.lr, etaMax: parsed.lr.etaMax ?? parsed.lr.eta } };
+  return {
+    ...parsed,
+    variant,
+    k: resolveK(variant, parsed.learners, parsed.k),
+    lr: { ...parsed.lr, etaMax: parsed.lr.etaMax ?? parsed.lr.eta },
+  };
 }
 
 function resolveK(variant: keyof typeof VARIANTS, learners: number, k: number | undefined): number {

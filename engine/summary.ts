@@ -14,9 +14,16 @@ export interface JobSummary {
   readonly testAccuracy: number | null;
   readonly testLoss: number | null;
   readonly evaluatedVersion: number | null;
-  readonly gradients: { readonly pushed: number; readonly applied: number; readonly rejected: number; readonly pending: number };
+  readonly gradients: {
+    readonly pushed: number;
+    readonly applied: number;
+    readonly rejected: number;
+    readonly pending: number;
+  };
   readonly staleness: { readonly mean: number; readonly max: number; readonly histogram: readonly number[] };
   readonly coldStarts: number;
+  /** Rounds another learner redid because their aggregator stalled (died mid-commit). */
+  readonly takeovers: number;
   readonly updatesPerSecond: number;
 }
 
@@ -44,8 +51,13 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
       rejected: learners.reduce((sum, l) => sum + l.rejected, 0),
       pending: state.pending.length,
     },
-    staleness: { mean: stats.applied > 0 ? round(stats.sum / stats.applied) : 0, max: stats.max, histogram: stats.histogram },
+    staleness: {
+      mean: stats.applied > 0 ? round(stats.sum / stats.applied) : 0,
+      max: stats.max,
+      histogram: stats.histogram,
+    },
     coldStarts: learners.reduce((sum, l) => sum + l.coldStarts, 0),
+    takeovers: state.takeovers ?? 0,
     updatesPerSecond: elapsedSeconds > 0 ? round(state.version / elapsedSeconds, 2) : 0,
   };
 }

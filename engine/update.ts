@@ -3,12 +3,19 @@
  * aggregator and the audit replay. Gradients are summed in pending order in float64 and
  * rounded once, so a redo (takeover) or a replay produces the same bytes.
  */
-export function applyUpdate(weights: Float32Array, gradients: readonly Float32Array[], etas: readonly number[]): Float32Array {
+export function applyUpdate(
+  weights: Float32Array,
+  gradients: readonly Float32Array[],
+  etas: readonly number[],
+): Float32Array {
   if (gradients.length === 0 || gradients.length !== etas.length) {
-    throw new Error(`applyUpdate needs one eta per gradient (got ${gradients.length} gradients, ${etas.length} etas)`);
+    throw new Error(
+      `applyUpdate needs one eta per gradient (got ${gradients.length} gradients, ${etas.length} etas)`,
+    );
   }
   for (const g of gradients) {
-    if (g.length !== weights.length) throw new Error(`gradient has ${g.length} values, weights have ${weights.length}`);
+    if (g.length !== weights.length)
+      throw new Error(`gradient has ${g.length} values, weights have ${weights.length}`);
   }
   const scale = 1 / gradients.length;
   const next = new Float32Array(weights.length);

@@ -24,7 +24,12 @@ export interface VariantRule {
 }
 
 export const VARIANTS = {
-  sync: { rejectsStale: true, distinctLearners: true, afterPush: AfterPush.waitForNewVersion, fixedK: 'learners' },
+  sync: {
+    rejectsStale: true,
+    distinctLearners: true,
+    afterPush: AfterPush.waitForNewVersion,
+    fixedK: 'learners',
+  },
   'k-sync': { rejectsStale: true, distinctLearners: true, afterPush: AfterPush.waitForNewVersion },
   'k-batch-sync': { rejectsStale: true, distinctLearners: false, afterPush: AfterPush.keepVersion },
   async: { rejectsStale: false, distinctLearners: false, afterPush: AfterPush.pullNewest, fixedK: 1 },

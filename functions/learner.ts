@@ -15,6 +15,8 @@ const stores = createStores(clients, resources);
 let current: { jobId: string; runtime: Promise<JobRuntime> } | undefined;
 let invocationsInProcess = 0;
 
+const optionalNumber = (value: string | undefined) => (value ? Number(value) : undefined);
+
 interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
@@ -42,7 +44,8 @@ export async function handler(event: unknown, context: LambdaContext) {
       marginMs: Math.min(10_000, timeoutMs * 0.2),
       coldStart,
       initMs,
-      leaseMs: process.env.KASYNC_LEASE_MS ? Number(process.env.KASYNC_LEASE_MS) : undefined,
+      leaseMs: optionalNumber(process.env.KASYNC_LEASE_MS),
+      heartbeatMs: optionalNumber(process.env.KASYNC_HEARTBEAT_MS),
     },
     (next) => invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, next),
   );

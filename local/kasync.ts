@@ -16,6 +16,10 @@ export interface EmbeddedOptions {
   readonly maxLearners?: number;
   /** Takeover lease of a stalled round, ms (tests shorten it). */
   readonly leaseMs?: number;
+  /** Learner heartbeat, ms: a learner silent for three is presumed dead (tests shorten it). */
+  readonly heartbeatMs?: number;
+  /** Extra environment for the learner function (fault injection in tests). */
+  readonly learnerEnvironment?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
 }
 
@@ -41,6 +45,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         environment: {
           KASYNC_LEARNER_FUNCTION: LEARNER_FUNCTION,
           ...(options.leaseMs ? { KASYNC_LEASE_MS: String(options.leaseMs) } : {}),
+          ...(options.heartbeatMs ? { KASYNC_HEARTBEAT_MS: String(options.heartbeatMs) } : {}),
+          ...options.learnerEnvironment,
         },
       },
     ],

@@ -9,7 +9,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** Copies when the SDK hands back a view at an offset a Float32Array cannot start at. */
 export function bytesToFloat32(bytes: Uint8Array): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new Error(`float32 blob has ${bytes.byteLength} bytes, not a multiple of 4`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new Error(`float32 blob has ${bytes.byteLength} bytes, not a multiple of 4`);
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
 }
@@ -28,7 +29,9 @@ export class BlobStore {
 
   async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
     await storeCall('S3', this.endpoint, key, () =>
-      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType })),
+      this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      ),
     );
   }
 
@@ -42,7 +45,9 @@ export class BlobStore {
 
   async exists(key: string): Promise<boolean> {
     try {
-      await storeCall('S3', this.endpoint, key, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      await storeCall('S3', this.endpoint, key, () =>
+        this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return true;
     } catch (error) {
       if (error instanceof NotFoundError) return false;

@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   AlreadyInRoundError,
-  DuplicateInvocationError,
   JobNotRunningError,
   NotFoundError,
   StaleVersionError,
@@ -58,6 +57,8 @@ export interface JobState {
   /** Per learner, the ordinal of its last accepted arrival: makes a retried arrival idempotent. */
   readonly lastArrival: Readonly<Record<string, number>>;
   readonly pushed: number;
+  /** Rounds redone by another learner after their aggregator stalled. */
+  readonly takeovers?: number;
   readonly stats: StalenessStats;
   readonly lastLoss?: number;
   readonly lastEval?: Evaluation;
@@ -87,13 +88,13 @@ export interface CommitRecord {
 }
 
 export interface LearnerCounters {
-  pushed?: number;
-  rejected?: number;
-  coldStarts?: number;
-  initMs?: number;
-  busyMs?: number;
-  idleMs?: number;
-  invocations?: number;
+  readonly pushed: number;
+  readonly rejected: number;
+  readonly coldStarts: number;
+  readonly initMs: number;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly invocations: number;
 }
 
 export interface InvocationRecord {
@@ -107,9 +108,11 @@ export interface InvocationRecord {
   readonly pushed: number;
 }
 
-export interface LearnerRecord extends Required<LearnerCounters> {
+export interface LearnerRecord extends LearnerCounters {
   readonly learner: string;
   readonly epoch: number;
+  /** Last heartbeat (ms since epoch). */
+  readonly aliveAt: number;
   readonly history: readonly InvocationRecord[];
 }
 
@@ -159,7 +162,13 @@ export class JobStore {
       createdAt: now,
     };
     await this.call(`job ${jobId}`, () =>
-      this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
     );
   }
 
@@ -181,9 +190,18 @@ export class JobStore {
    * A failed condition is re-read to tell why (dynalite ignores ReturnValuesOnConditionCheckFailure).
    */
   async arrive(jobId: string, entry: PendingEntry, rule: ArrivalRule, ordinal: number): Promise<Arrival> {
-    const conditions = ['#status = :running', '(attribute_not_exists(lastArrival.#learner) OR lastArrival.#learner < :ordinal)'];
-    const values: Record<string, unknown> = { ':running': JobStatus.running, ':entry': [entry], ':one': 1, ':ordinal': ordinal };
-    let update = 'SET pending = list_append(pending, :entry), lastArrival.#learner = :ordinal ADD pushed :one';
+    const conditions = [
+      '#status = :running',
+      '(attribute_not_exists(lastArrival.#learner) OR lastArrival.#learner < :ordinal)',
+    ];
+    const values: Record<string, unknown> = {
+      ':running': JobStatus.running,
+      ':entry': [entry],
+      ':one': 1,
+      ':ordinal': ordinal,
+    };
+    let update =
+      'SET pending = list_append(pending, :entry), lastArrival.#learner = :ordinal ADD pushed :one';
     if (rule.distinct) {
       conditions.push('NOT contains(members, :learner)');
       values[':learner'] = entry.learner;
@@ -232,7 +250,13 @@ export class JobStore {
    */
   async commit(
     jobId: string,
-    commit: { fromVersion: number; consumed: readonly PendingEntry[]; stats: StalenessStats; loss: number; distinct: boolean },
+    commit: {
+      fromVersion: number;
+      consumed: readonly PendingEntry[];
+      stats: StalenessStats;
+      loss: number;
+      distinct: boolean;
+    },
     now: number,
   ): Promise<JobState> {
     // Highest index first: DynamoDB resolves all indexes against the list before the update,
@@ -294,17 +318,29 @@ export class JobStore {
    * Claims a stalled round's aggregation: succeeds only while `version` is still current and no
    * other claim is live, so among many waiting learners one redoes the work.
    */
-  async claimAggregation(jobId: string, version: number, by: string, leaseMs: number, now: number): Promise<boolean> {
+  async claimAggregation(
+    jobId: string,
+    version: number,
+    by: string,
+    leaseMs: number,
+    now: number,
+  ): Promise<boolean> {
     try {
       await this.call(`job ${jobId}`, () =>
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: ddbKeys.job(jobId),
-            UpdateExpression: 'SET aggregator = :lease',
-            ConditionExpression: 'version = :v AND (attribute_not_exists(aggregator) OR aggregator.#until < :now)',
+            UpdateExpression: 'SET aggregator = :lease ADD takeovers :one',
+            ConditionExpression:
+              'version = :v AND (attribute_not_exists(aggregator) OR aggregator.#until < :now)',
             ExpressionAttributeNames: { '#until': 'until' },
-            ExpressionAttributeValues: { ':v': version, ':now': now, ':lease': { by, until: now + leaseMs, version } },
+            ExpressionAttributeValues: {
+              ':v': version,
+              ':now': now,
+              ':lease': { by, until: now + leaseMs, version },
+              ':one': 1,
+            },
           }),
         ),
       );
@@ -316,7 +352,12 @@ export class JobStore {
   }
 
   /** Ends a running job; false when it had already ended (only the first reason is kept). */
-  async finish(jobId: string, status: Exclude<JobStatus, 'RUNNING'>, reason: string, now: number): Promise<boolean> {
+  async finish(
+    jobId: string,
+    status: Exclude<JobStatus, 'RUNNING'>,
+    reason: string,
+    now: number,
+  ): Promise<boolean> {
     try {
       await this.call(`job ${jobId}`, () =>
         this.db.send(
@@ -326,7 +367,12 @@ export class JobStore {
             UpdateExpression: 'SET #status = :status, reason = :reason, finishedAt = :now',
             ConditionExpression: '#status = :running',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':status': status, ':reason': reason, ':now': now, ':running': JobStatus.running },
+            ExpressionAttributeValues: {
+              ':status': status,
+              ':reason': reason,
+              ':now': now,
+              ':running': JobStatus.running,
+            },
           }),
         ),
       );
@@ -367,62 +413,11 @@ export class JobStore {
     }
   }
 
-  /**
-   * Claims invocation `epoch` of a learner. AWS may deliver an asynchronous invocation twice;
-   * the second delivery finds the epoch taken and must exit without pushing anything.
-   */
-  async claimEpoch(jobId: string, learner: string, epoch: number): Promise<void> {
-    try {
-      await this.call(`learner ${learner}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.learner(jobId, learner),
-            UpdateExpression: 'SET epoch = :e, learner = :learner',
-            ConditionExpression: 'attribute_not_exists(epoch) OR epoch < :e',
-            ExpressionAttributeValues: { ':e': epoch, ':learner': learner },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (isConditionFailed(error)) throw new DuplicateInvocationError(learner, epoch);
-      throw error;
-    }
-  }
-
-  /** Adds counters to a learner item and, when given, appends the record of a finished invocation. */
-  async addLearnerCounters(jobId: string, learner: string, counters: LearnerCounters, record?: InvocationRecord): Promise<void> {
-    const entries = Object.entries(counters).filter(([, value]) => value !== undefined && value !== 0);
-    if (entries.length === 0 && !record) return;
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const adds = entries.map(([name, value], i) => {
-      names[`#c${i}`] = name;
-      values[`:c${i}`] = value;
-      return `#c${i} :c${i}`;
-    });
-    let update = adds.length > 0 ? `ADD ${adds.join(', ')}` : '';
-    if (record) {
-      update = `SET history = list_append(if_not_exists(history, :empty), :record) ${update}`;
-      values[':record'] = [record];
-      values[':empty'] = [];
-    }
-    await this.call(`learner ${learner}`, () =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: ddbKeys.learner(jobId, learner),
-          UpdateExpression: update,
-          ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
-          ExpressionAttributeValues: values,
-        }),
-      ),
-    );
-  }
-
   async getCommit(jobId: string, version: number): Promise<CommitRecord> {
     const result = await this.call(`commit ${version}`, () =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: ddbKeys.commit(jobId, version), ConsistentRead: true })),
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: ddbKeys.commit(jobId, version), ConsistentRead: true }),
+      ),
     );
     if (!result.Item) throw new NotFoundError(`commit ${version} of job ${jobId} not found`);
     return result.Item as CommitRecord;
@@ -437,6 +432,7 @@ export class JobStore {
     return items.map((item) => ({
       learner: String(item.learner),
       epoch: Number(item.epoch ?? 0),
+      aliveAt: Number(item.aliveAt ?? 0),
       pushed: Number(item.pushed ?? 0),
       rejected: Number(item.rejected ?? 0),
       coldStarts: Number(item.coldStarts ?? 0),

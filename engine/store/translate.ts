@@ -1,6 +1,14 @@
 import { NotFoundError, StoreUnreachableError } from '../errors';
 
-const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'];
+const NETWORK_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+];
 const NETWORK_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
 
 /**
@@ -10,7 +18,12 @@ const NETWORK_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
  */
 export function isNetworkError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, name, message, cause } = error as { code?: string; name?: string; message?: string; cause?: unknown };
+  const { code, name, message, cause } = error as {
+    code?: string;
+    name?: string;
+    message?: string;
+    cause?: unknown;
+  };
   if (code && NETWORK_CODES.includes(code)) return true;
   if (name === 'TimeoutError' || name === 'RequestTimeout') return true;
   if (message && NETWORK_MESSAGE.test(message)) return true;
@@ -30,7 +43,12 @@ export function isNoSuchKey(error: unknown): boolean {
  * no answer becomes StoreUnreachableError naming the endpoint, a missing S3 key NotFoundError.
  * Everything else (including failed conditions, which callers interpret) passes through.
  */
-export async function storeCall<T>(service: string, endpoint: string, what: string, call: () => Promise<T>): Promise<T> {
+export async function storeCall<T>(
+  service: string,
+  endpoint: string,
+  what: string,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -1,6 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { execFileSync } from 'node:child_process';
 import { KasyncStack } from '../../cdk/kasync-stack';
 
 /** The properties of the deployed stack that matter: privacy, durability, runtime, least privilege. */
@@ -15,13 +15,22 @@ describe('KasyncStack', () => {
 
   it('keeps the bucket private, encrypted and TLS-only, expiring gradient blobs', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: 'grads/', Status: 'Enabled' })] },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       },
     });
   });
@@ -34,7 +43,9 @@ describe('KasyncStack', () => {
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
     });
   });
 
@@ -45,7 +56,9 @@ describe('KasyncStack', () => {
       Timeout: 900,
       MemorySize: 1769,
       Layers: [{ Ref: Match.stringLikeRegexp('OnnxRuntime') }],
-      Environment: { Variables: Match.objectLike({ KASYNC_BUCKET: Match.anyValue(), KASYNC_TABLE: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({ KASYNC_BUCKET: Match.anyValue(), KASYNC_TABLE: Match.anyValue() }),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] });
   });
@@ -53,15 +66,21 @@ describe('KasyncStack', () => {
   it('prunes the layer to one platform, under 60 MB unzipped', () => {
     const kb = Number(execFileSync('du', ['-sk', stack.onnxruntime.stagingDir]).toString().split('\t')[0]);
     expect(kb).toBeLessThan(60 * 1024);
-    expect(execFileSync('find', [stack.onnxruntime.stagingDir, '-name', '*.node']).toString().trim().split('\n')).toEqual([
-      expect.stringMatching(/linux\/x64\/onnxruntime_binding\.node$/),
-    ]);
+    expect(
+      execFileSync('find', [stack.onnxruntime.stagingDir, '-name', '*.node']).toString().trim().split('\n'),
+    ).toEqual([expect.stringMatching(/linux\/x64\/onnxruntime_binding\.node$/)]);
   });
 
   it('lets the learner invoke only itself', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
-        Statement: [{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Learners'), 'Arn'] } }],
+        Statement: [
+          {
+            Action: 'lambda:InvokeFunction',
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Learners'), 'Arn'] },
+          },
+        ],
       },
     });
   });

@@ -5,7 +5,10 @@ import path from 'node:path';
 
 const CLI = path.resolve(__dirname, '../../bin/kasync.js');
 
-function run(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function run(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -35,14 +38,18 @@ describe('kasync CLI', () => {
     expect(summary.elapsedSeconds).toBeLessThanOrEqual(120);
     expect(summary.coldStarts).toBeGreaterThanOrEqual(4);
     expect(summary.gradients.applied).toBe(summary.version * 2);
-    for (const field of ['jobId', 'version', 'loss', 'staleness', 'updatesPerSecond', 'gradients']) expect(summary).toHaveProperty(field);
+    for (const field of ['jobId', 'version', 'loss', 'staleness', 'updatesPerSecond', 'gradients'])
+      expect(summary).toHaveProperty(field);
   }, 180_000);
 
   it('Ctrl-C stops every child process and server it started', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kasync-sigint-'));
     try {
       const spec = path.join(dir, 'spec.json');
-      writeFileSync(spec, JSON.stringify({ model: 'softmax', dataset: 'mnist', learners: 3, k: 2, stop: { maxSeconds: 300 } }));
+      writeFileSync(
+        spec,
+        JSON.stringify({ model: 'softmax', dataset: 'mnist', learners: 3, k: 2, stop: { maxSeconds: 300 } }),
+      );
       const { child, done } = run(['train', spec, '--data-dir', path.join(dir, 'data')]);
       // Wait until learner processes run from the stack's data dir.
       const deadline = Date.now() + 60_000;

@@ -1,6 +1,6 @@
 import { auditJob } from '../../../engine/audit';
-import { isFinished, jobSummary, submitJob } from '../../../engine/jobs';
 import { type Embedded, LEARNER_FUNCTION, startEmbedded } from '../../../local/kasync';
+import { runToEnd } from '../helpers/jobs';
 
 /**
  * A k-async job end to end on the embedded stack: P learner processes race on one job item
@@ -18,7 +18,7 @@ describe('k-async job on the embedded stack', () => {
   afterAll(() => embedded?.stop());
 
   it('commits contiguous versions of exactly K gradients from K distinct learners, replayable bit for bit', async () => {
-    const { jobId } = await submitJob(embedded.clients, embedded.resources, embedded.stores, {
+    const { jobId, summary } = await runToEnd(embedded, {
       model: 'softmax',
       dataset: 'mnist',
       variant: 'k-async',
@@ -29,13 +29,6 @@ describe('k-async job on the embedded stack', () => {
       stop: { maxUpdates: 150, maxSeconds: 90 },
       evalEvery: 50,
     });
-    let summary = await jobSummary(embedded.stores, jobId);
-    while (!isFinished(summary)) {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      summary = await jobSummary(embedded.stores, jobId);
-    }
-    await embedded.stack.lambda.idle();
-    summary = await jobSummary(embedded.stores, jobId);
     expect(summary).toMatchObject({ status: 'DONE', version: 150, reason: 'maxUpdates (150) reached' });
 
     const commits = await embedded.stores.jobs.listCommits(jobId);

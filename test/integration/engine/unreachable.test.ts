@@ -59,7 +59,10 @@ describe('unreachable stores', () => {
 
     it('refuses an event whose ids could reach other keys', async () => {
       const result = await stack.lambda.invoke('learner', { jobId: '../x', learner: 'L0', epoch: 1 });
-      expect(result.payload).toMatchObject({ errorType: 'ValidationError', errorMessage: expect.stringContaining('jobId') });
+      expect(result.payload).toMatchObject({
+        errorType: 'ValidationError',
+        errorMessage: expect.stringContaining('jobId'),
+      });
     });
   });
 });

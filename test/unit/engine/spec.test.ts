@@ -29,7 +29,9 @@ describe('parseJobSpec', () => {
   it('resolves K from the variant', () => {
     expect(parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'sync', learners: 6 }).k).toBe(6);
     expect(parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'async', learners: 6 }).k).toBe(1);
-    expect(parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'k-batch-async', learners: 6, k: 3 }).k).toBe(3);
+    expect(
+      parseJobSpec({ model: 'softmax', dataset: 'mnist', variant: 'k-batch-async', learners: 6, k: 3 }).k,
+    ).toBe(3);
   });
 
   it.each([

@@ -8,7 +8,11 @@ import { createRng } from '../../../model/random';
 
 describe('applyUpdate', () => {
   it('computes w - (1/K) sum eta_i g_i', () => {
-    const next = applyUpdate(new Float32Array([1, 2]), [new Float32Array([1, 0]), new Float32Array([3, 4])], [0.5, 0.25]);
+    const next = applyUpdate(
+      new Float32Array([1, 2]),
+      [new Float32Array([1, 0]), new Float32Array([3, 4])],
+      [0.5, 0.25],
+    );
     // (0.5*1 + 0.25*3)/2 = 0.625 ; (0 + 0.25*4)/2 = 0.5
     expect(Array.from(next)).toEqual([1 - 0.625, 2 - 0.5]);
   });
@@ -25,7 +29,11 @@ describe('applyUpdate', () => {
           const grads = Array.from({ length: k }, () => Float32Array.from({ length: n }, () => rng.normal()));
           const etas = grads.map(() => rng.next());
           const a = applyUpdate(w, grads, etas);
-          const b = applyUpdate(Float32Array.from(w), grads.map((g) => Float32Array.from(g)), [...etas]);
+          const b = applyUpdate(
+            Float32Array.from(w),
+            grads.map((g) => Float32Array.from(g)),
+            [...etas],
+          );
           expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
         },
       ),
@@ -40,7 +48,11 @@ describe('applyUpdate', () => {
 
 describe('addStaleness', () => {
   it('keeps sum, max and a capped histogram', () => {
-    const stats = addStaleness(addStaleness({ applied: 0, sum: 0, max: 0, histogram: [] }, [0, 2, 2]), [40], 4);
+    const stats = addStaleness(
+      addStaleness({ applied: 0, sum: 0, max: 0, histogram: [] }, [0, 2, 2]),
+      [40],
+      4,
+    );
     expect(stats).toEqual({ applied: 4, sum: 44, max: 40, histogram: [1, 0, 2, 1] });
   });
 });
