@@ -235,8 +235,42 @@ export class Graph {
     return outputs;
   }
 
-  clone(name = this.name): Graph {
-    const copy = new Graph(name, this.opset);
+  /**
+   * Declares the type and shape of an intermediate tensor (ONNX value_info), so gradient rules
+   * can use a static shape that shape inference would otherwise only know at run time.
+   */
+  declareValueInfo(name: string, type: TensorType, shape?: readonly Dim[]): void {
+    this.valueInfoMap.set(name, { name, type, shape });
+  }
+
+  /**
+   * Replaces the node called `name` in place (same position, so the graph stays topologically
+   * sorted). Outputs the old node did not have become new tensors.
+   */
+  replaceNode(name: string, spec: Omit<NodeSpec, 'name'>): GraphNode {
+    const index = this.nodeList.findIndex((node) => node.name === name);
+    const old = this.nodeList[index];
+    if (old === undefined) throw new GraphError(`graph '${this.name}' has no node '${name}'`);
+    for (const output of spec.outputs) {
+      if (output === '' || old.outputs.includes(output)) continue;
+      this.defineTensor(output, `output of node '${name}'`);
+      this.producedTensors.add(output);
+    }
+    const node: GraphNode = {
+      opType: spec.opType,
+      domain: spec.domain ?? '',
+      name,
+      inputs: [...spec.inputs],
+      outputs: [...spec.outputs],
+      attributes: spec.attributes ?? {},
+    };
+    this.nodeList[index] = node;
+    return node;
+  }
+
+  /** A copy; `opset` raises (or sets) the default-domain opset of the copy. */
+  clone(name = this.name, opset = this.opset): Graph {
+    const copy = new Graph(name, opset);
     for (const info of this.inputList) copy.addInput(info.name, info.type, info.shape);
     for (const [initializerName, value] of this.initializerMap) copy.addInitializer(initializerName, value);
     for (const [key, constantName] of this.constantCache) copy.constantCache.set(key, constantName);

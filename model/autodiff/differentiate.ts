@@ -13,6 +13,14 @@ import { gradientRules } from './rules';
 
 /** The rules assume opset >= 13 semantics (single-axis Softmax, ReduceSum axes as an input). */
 const OPSET_RANGE = { min: 13, max: 21 } as const;
+/**
+ * Backward nodes use ScatterElements/ScatterND with reduction 'add' (opset 16) and CastLike
+ * (opset 15), so a train graph is at least opset 16. Lifting a forward graph from 13..15 to 16
+ * changes no semantics of the ops the rules differentiate: opsets 14-16 only widen type
+ * constraints, add attributes with backward-compatible defaults (Reshape allowzero, Shape
+ * start/end, BatchNormalization training_mode) or change ops kasync cannot train (RoiAlign).
+ */
+const MIN_TRAIN_OPSET = 16;
 
 export interface DifferentiateOptions {
   /** Tensor to differentiate; usually a scalar. A non-scalar loss is treated as its sum. */
@@ -49,9 +57,9 @@ export function differentiate(forward: Graph, options: DifferentiateOptions): Di
       node.outputs.some((output) => reachesLoss.has(output)) &&
       differentiableInputs(node, rules).some((index) => carriesGradient.has(node.inputs[index] ?? '')),
   );
-  checkSupported(activeNodes, forward, rules, reachesLoss);
+  checkSupported(activeNodes, forward, rules, reachesLoss, carriesGradient);
 
-  const graph = forward.clone(`${forward.name}_train`);
+  const graph = forward.clone(`${forward.name}_train`, Math.max(forward.opset, MIN_TRAIN_OPSET));
   const contributions = new Map<string, string[]>();
   const contribute = (tensorName: string, gradient: string) => {
     const existing = contributions.get(tensorName);
@@ -97,7 +105,7 @@ export function differentiate(forward: Graph, options: DifferentiateOptions): Di
       return gradient;
     });
     const thunks = rule.gradients(node, ctx);
-    for (const index of rule.differentiableInputs) {
+    for (const index of differentiableInputs(node, rules)) {
       const input = node.inputs[index] ?? '';
       if (!carriesGradient.has(input)) continue;
       const thunk = thunks[index];
@@ -162,7 +170,9 @@ function parameterFloatType(graph: Graph, params: readonly string[]): FloatType 
 /** Inputs a gradient flows into; for an op without a rule, conservatively all of them. */
 function differentiableInputs(node: GraphNode, rules: ReadonlyMap<string, GradientRule>): readonly number[] {
   const rule = node.domain === '' ? rules.get(node.opType) : undefined;
-  return rule?.differentiableInputs ?? node.inputs.map((_, index) => index);
+  if (rule === undefined) return node.inputs.map((_, index) => index);
+  const { differentiableInputs: inputs } = rule;
+  return typeof inputs === 'function' ? inputs(node) : inputs;
 }
 
 /** Which tensors carry a gradient from a parameter, and which ones the loss depends on. */
@@ -198,6 +208,7 @@ function checkSupported(
   graph: Graph,
   rules: ReadonlyMap<string, GradientRule>,
   reachesLoss: ReadonlySet<string>,
+  carriesGradient: ReadonlySet<string>,
 ): void {
   const problems: UnsupportedOp[] = [];
   for (const node of activeNodes) {
@@ -208,7 +219,7 @@ function checkSupported(
       report();
       continue;
     }
-    const reason = rule.unsupportedReason?.(node, graph);
+    const reason = rule.unsupportedReason?.(node, graph, (tensorName) => carriesGradient.has(tensorName));
     if (reason !== undefined) report(reason);
     const differentiableOutputs = rule.differentiableOutputs ?? [0];
     node.outputs.forEach((output, index) => {
@@ -235,6 +246,8 @@ function createContext(
     floatType,
     outputGrad: (index = 0) => outputGrad(index),
     op: (opType, inputs, attributes) => graph.op(opType, inputs, attributes, { name: `${prefix}/${opType}` }),
+    opMulti: (opType, inputs, outputCount, attributes) =>
+      graph.opMulti(opType, inputs, outputCount, attributes, { name: `${prefix}/${opType}` }),
     scalar: (value) => graph.constant(tensor.float(floatType, [value], []), 'grad/const'),
     int64: (values, dims) => graph.constant(tensor.int64(values, dims), 'grad/const'),
     staticShape: (tensorName) => graph.valueInfo(tensorName)?.shape,

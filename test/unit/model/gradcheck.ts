@@ -19,6 +19,8 @@ export interface CheckInput {
   readonly constant?: boolean;
   /** Keep random values at least this far from zero (away from kinks such as Relu's). */
   readonly awayFromZero?: number;
+  /** Random values in (awayFromZero, 2) only, for inputs of Log, Sqrt or Pow. */
+  readonly positive?: boolean;
   /** Declared graph shape; defaults to `shape`. Symbolic dims force the rules' dynamic paths. */
   readonly declaredShape?: readonly (number | string)[];
 }
@@ -27,7 +29,19 @@ export interface CheckCase {
   readonly inputs: readonly CheckInput[];
   /** Adds the op(s) under test to `graph` and returns the output to check. */
   readonly build: (graph: Graph) => string;
+  /** float64 by default; ops onnxruntime implements only for float32 (Conv, pools) need float32. */
   readonly floatType?: FloatType;
+  /**
+   * Finite-difference step; defaults to 1e-6 (float64) or 1e-2 (float32). For an output linear
+   * in the input checked (Conv in X or W, pools), a large step loses no accuracy and keeps
+   * float32 rounding small relative to the difference.
+   */
+  readonly step?: number;
+  /**
+   * Open new sessions for every run, so a seeded random op (Dropout) draws the same mask in the
+   * gradient run and in every finite-difference run.
+   */
+  readonly freshSessions?: boolean;
   readonly seed?: number;
   readonly rules?: ReadonlyMap<string, GradientRule>;
 }
@@ -56,7 +70,7 @@ export async function gradientCheck(testCase: CheckCase): Promise<CheckResult> {
       const floor = input.awayFromZero ?? 0;
       const random = () => {
         const magnitude = floor + (2 - floor) * rng.next();
-        return rng.next() < 0.5 ? -magnitude : magnitude;
+        return input.positive || rng.next() < 0.5 ? magnitude : -magnitude;
       };
       values.set(input.name, Float64Array.from(input.values ?? Array.from({ length: size }, random)));
     }
@@ -97,13 +111,25 @@ export async function gradientCheck(testCase: CheckCase): Promise<CheckResult> {
   const { graph: trainGraph, gradients } = differentiate(graph, { loss, params, rules: testCase.rules });
   const consumed = new Set(trainGraph.nodes.flatMap((node) => node.inputs));
   expect([...trainGraph.initializers.keys()].filter((name) => !consumed.has(name))).toEqual([]);
+  const runOnce = async (bytes: Uint8Array, inputs: Record<string, ort.Tensor>) => {
+    const session = await ort.InferenceSession.create(bytes);
+    const result = await session.run(inputs);
+    await session.release();
+    return result;
+  };
   const train = await ort.InferenceSession.create(trainGraph.toBytes());
-  const forward = await ort.InferenceSession.create(graph.toBytes());
-  const analytic = await train.run(feeds());
-  const lossAt = async (name: string, data: Float64Array) =>
-    Number((await forward.run(feeds(new Map([[name, data]]))))[loss]?.data[0]);
+  const forwardBytes = graph.toBytes();
+  const forward = await ort.InferenceSession.create(forwardBytes);
+  const analytic = testCase.freshSessions
+    ? await runOnce(trainGraph.toBytes(), feeds())
+    : await train.run(feeds());
+  const lossAt = async (name: string, data: Float64Array) => {
+    const inputs = feeds(new Map([[name, data]]));
+    const result = testCase.freshSessions ? await runOnce(forwardBytes, inputs) : await forward.run(inputs);
+    return Number(result[loss]?.data[0]);
+  };
 
-  const step = floatType === 'float64' ? 1e-6 : 1e-2;
+  const step = testCase.step ?? (floatType === 'float64' ? 1e-6 : 1e-2);
   let maxRelativeError = 0;
   let checked = 0;
   for (const name of params) {

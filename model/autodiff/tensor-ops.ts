@@ -1,0 +1,176 @@
+import { attr, type GraphNode, intsAttr, stringAttr, TensorTypeCode, tensor } from '../graph';
+import type { GradientContext } from './rule';
+
+/**
+ * Building blocks several gradient rules share. Shapes are computed at run time (Shape, Size,
+ * Gather), so rules work on graphs whose intermediate shapes were never declared.
+ */
+
+/** A tensor of zeros in the gradient's float type, shaped by the 1-D int64 tensor `shape`. */
+export function zerosOfShape(ctx: GradientContext, shape: string): string {
+  return ctx.op('ConstantOfShape', [shape], { value: attr.tensor(tensor.float(ctx.floatType, [0], [1])) });
+}
+
+/**
+ * A tensor shaped like `like`, zero except where `updates` are added at the row-major flat
+ * positions `flatIndices` (any shape; duplicates accumulate). Slice, Gather and MaxPool
+ * gradients all route values back to the input positions they were read from this way.
+ */
+export function scatterAddFlat(
+  ctx: GradientContext,
+  like: string,
+  flatIndices: string,
+  updates: string,
+): string {
+  const flat = ctx.int64([-1]);
+  const size = ctx.op('Reshape', [ctx.op('Size', [like]), flat]);
+  const scattered = ctx.op(
+    'ScatterElements',
+    [zerosOfShape(ctx, size), ctx.op('Reshape', [flatIndices, flat]), ctx.op('Reshape', [updates, flat])],
+    { axis: attr.int(0), reduction: attr.string('add') },
+  );
+  return ctx.op('Reshape', [scattered, ctx.op('Shape', [like])]);
+}
+
+/** Row-major flat position of every element of `like`, in its shape: the input to index with. */
+export function flatPositions(ctx: GradientContext, like: string): string {
+  const size = ctx.op('Size', [like]);
+  const positions = ctx.op('Range', [ctx.int64([0], []), size, ctx.int64([1], [])]);
+  return ctx.op('Reshape', [positions, ctx.op('Shape', [like])]);
+}
+
+/** `value` (a scalar int64 tensor) cast to the gradient's float type. */
+export function asFloat(ctx: GradientContext, value: string): string {
+  return ctx.op('Cast', [value], { to: attr.int(TensorTypeCode[ctx.floatType]) });
+}
+
+/** Dimension `axis` of `tensorName` as a scalar int64 tensor. */
+export function dimension(ctx: GradientContext, tensorName: string, axis: number): string {
+  return ctx.op('Gather', [ctx.op('Shape', [tensorName]), ctx.int64([axis], [])], { axis: attr.int(0) });
+}
+
+/** For scores [N, C] and integer labels [N]: the one-hot float matrix [N, C] of the labels. */
+export function oneHot(ctx: GradientContext, labels: string, scores: string): string {
+  const classIds = ctx.op('Range', [ctx.int64([0], []), dimension(ctx, scores, 1), ctx.int64([1], [])]);
+  const labelColumn = ctx.op('Unsqueeze', [
+    ctx.op('Cast', [labels], { to: attr.int(TensorTypeCode.int64) }),
+    ctx.int64([1]),
+  ]);
+  return ctx.op('Cast', [ctx.op('Equal', [labelColumn, classIds])], {
+    to: attr.int(TensorTypeCode[ctx.floatType]),
+  });
+}
+
+/** Scales a per-row loss gradient [N, C] by the incoming gradient of a loss with `reduction`. */
+export function scaleByReduction(
+  ctx: GradientContext,
+  node: GraphNode,
+  perRow: string,
+  labels: string,
+): string {
+  const dy = ctx.outputGrad();
+  switch (stringAttr(node, 'reduction', 'mean')) {
+    case 'none':
+      return ctx.op('Mul', [perRow, ctx.op('Unsqueeze', [dy, ctx.int64([1])])]);
+    case 'sum':
+      return ctx.op('Mul', [perRow, dy]);
+    default:
+      return ctx.op('Mul', [perRow, ctx.op('Div', [dy, asFloat(ctx, dimension(ctx, labels, 0))])]);
+  }
+}
+
+export const LOSS_REDUCTIONS = ['mean', 'sum', 'none'];
+
+/** Convolution-style attributes with ONNX defaults filled in for `spatialRank` spatial axes. */
+export interface WindowAttributes {
+  readonly spatialRank: number;
+  readonly kernel?: readonly number[];
+  readonly strides: readonly number[];
+  readonly dilations: readonly number[];
+  /** [begin_1, ..., begin_r, end_1, ..., end_r], as ONNX orders them. */
+  readonly pads: readonly number[];
+}
+
+/**
+ * Reads kernel_shape, strides, dilations and pads. The spatial rank comes from kernel_shape,
+ * else from the declared rank of the weight (Conv's input 1); undefined when neither is known.
+ */
+export function windowAttributes(node: GraphNode, weightRank?: number): WindowAttributes | undefined {
+  const kernel = intsAttr(node, 'kernel_shape');
+  const spatialRank = kernel?.length ?? (weightRank === undefined ? undefined : weightRank - 2);
+  if (spatialRank === undefined || spatialRank < 1) return undefined;
+  const ones = Array<number>(spatialRank).fill(1);
+  return {
+    spatialRank,
+    kernel,
+    strides: intsAttr(node, 'strides') ?? ones,
+    dilations: intsAttr(node, 'dilations') ?? ones,
+    pads: intsAttr(node, 'pads') ?? Array<number>(2 * spatialRank).fill(0),
+  };
+}
+
+/** Why explicit-padding window ops cannot be differentiated as written, if so. */
+export function autoPadReason(node: GraphNode): string | undefined {
+  const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+  return autoPad === 'NOTSET' || autoPad === 'VALID'
+    ? undefined
+    : `auto_pad ${autoPad} is not supported; export with explicit pads`;
+}
+
+/** Explicit pads of a node, zero when auto_pad is VALID. */
+export function effectivePads(node: GraphNode, window: WindowAttributes): readonly number[] {
+  return stringAttr(node, 'auto_pad', 'NOTSET') === 'VALID'
+    ? Array<number>(2 * window.spatialRank).fill(0)
+    : window.pads;
+}
+
+/**
+ * Transposed convolution of `dy` (the gradient of a windowed op's output [N, O, T...]) back
+ * onto the input grid, [N, C, S...] like `like`. ConvTranspose gets only the begin pads, so its
+ * output starts at input position 0; fitSpatial then fits the tail at run time.
+ */
+export function transposedWindow(
+  ctx: GradientContext,
+  dy: string,
+  kernel: string,
+  like: string,
+  window: WindowAttributes,
+  pads: readonly number[],
+  group: number,
+): string {
+  const spread = ctx.op('ConvTranspose', [dy, kernel], {
+    strides: attr.ints(window.strides),
+    dilations: attr.ints(window.dilations),
+    pads: attr.ints(beginPadsOnly(pads)),
+    group: attr.int(group),
+  });
+  return fitSpatial(ctx, spread, like, window.spatialRank);
+}
+
+/** Keeps the begin pads and zeroes the end pads: [b_1..b_r, e_1..e_r] -> [b_1..b_r, 0..0]. */
+export function beginPadsOnly(pads: readonly number[]): number[] {
+  const r = pads.length / 2;
+  return [...pads.slice(0, r), ...Array<number>(r).fill(0)];
+}
+
+/**
+ * Crops or zero-extends the trailing spatial positions of `spread` to the spatial size of
+ * `like`. A strided window can leave the last input positions unread (their gradient is zero),
+ * and end padding must be cropped; no static output_padding can express both for an input
+ * size only known at run time.
+ */
+export function fitSpatial(ctx: GradientContext, spread: string, like: string, spatialRank: number): string {
+  const r = spatialRank;
+  const targetSpatial = ctx.op('Slice', [ctx.op('Shape', [like]), ctx.int64([2]), ctx.int64([2 + r])]);
+  const cropped = ctx.op('Slice', [
+    spread,
+    ctx.int64(Array<number>(r).fill(0)),
+    targetSpatial,
+    ctx.int64(Array.from({ length: r }, (_, i) => i + 2)),
+  ]);
+  const shortfall = ctx.op('Sub', [ctx.op('Shape', [like]), ctx.op('Shape', [cropped])]);
+  const padding = ctx.op('Concat', [ctx.int64(Array<number>(r + 2).fill(0)), shortfall], {
+    axis: attr.int(0),
+  });
+  return ctx.op('Pad', [cropped, padding]);
+}
