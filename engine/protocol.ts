@@ -43,9 +43,10 @@ export function arrive(
   rule: ArrivalRule,
   ordinal: number,
 ): ArrivalOutcome {
-  if (!state.running) return { accepted: false, refusal: Refusal.notRunning };
+  // A retry of an accepted arrival was accepted, whatever happened to the job since.
   if ((state.lastArrival[entry.learner] ?? -1) >= ordinal)
     return { accepted: false, refusal: Refusal.duplicate };
+  if (!state.running) return { accepted: false, refusal: Refusal.notRunning };
   if (rule.distinct && state.members.includes(entry.learner))
     return { accepted: false, refusal: Refusal.alreadyInRound };
   if (
