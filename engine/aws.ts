@@ -62,15 +62,21 @@ export interface Resources {
   readonly learnerFunction: string;
 }
 
+const requiredEnv = (env: NodeJS.ProcessEnv, name: string) => {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+};
+
+/** The bucket and table, from the environment the stack sets. */
+export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<Resources, 'bucket' | 'table'> {
+  return { bucket: requiredEnv(env, 'KASYNC_BUCKET'), table: requiredEnv(env, 'KASYNC_TABLE') };
+}
+
 /** Names of the bucket, table and learner function, from the environment the stack sets. */
 export function resourcesFromEnv(env: NodeJS.ProcessEnv = process.env): Resources {
-  const get = (name: string) => {
-    const value = env[name];
-    if (!value) throw new Error(`environment variable ${name} is not set`);
-    return value;
-  };
   // A learner learns its own name from Lambda (it re-invokes itself); other functions are told.
   const learnerFunction = env.KASYNC_LEARNER_FUNCTION ?? env.AWS_LAMBDA_FUNCTION_NAME;
   if (!learnerFunction) throw new Error('environment variable KASYNC_LEARNER_FUNCTION is not set');
-  return { bucket: get('KASYNC_BUCKET'), table: get('KASYNC_TABLE'), learnerFunction };
+  return { ...storageFromEnv(env), learnerFunction };
 }
