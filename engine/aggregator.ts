@@ -1,3 +1,4 @@
+import { nextK } from './adasync';
 import { VersionAlreadyCommittedError } from './errors';
 import { CrashPoint, crashPoint } from './faults';
 import { learningRate, needsStaleWeights, squaredDistance } from './lr';
@@ -10,12 +11,12 @@ import { variantRule } from './variants';
 export const DEFAULT_LEASE_MS = 10_000;
 
 export function roundIsFull(state: JobState): boolean {
-  return state.status === JobStatus.running && state.pending.length >= state.spec.k;
+  return state.status === JobStatus.running && state.pending.length >= state.k;
 }
 
 /** True when the head round has been full for longer than the lease: its aggregator is presumed dead. */
 export function roundIsStalled(state: JobState, leaseMs: number, now: number): boolean {
-  return roundIsFull(state) && now - state.pending[state.spec.k - 1].at > leaseMs;
+  return roundIsFull(state) && now - state.pending[state.k - 1].at > leaseMs;
 }
 
 /**
@@ -33,7 +34,7 @@ export async function aggregateRound(
   const { jobs, blobs } = runtime.stores;
   const { jobId, spec } = runtime.job;
   const v = state.version;
-  const round = state.pending.slice(0, spec.k);
+  const round = state.pending.slice(0, state.k);
   const [weights, gradients, staleWeights] = await Promise.all([
     runtime.weights.get(v),
     Promise.all(round.map((entry) => blobs.getGradient(jobId, entry.grad))),
@@ -52,6 +53,7 @@ export async function aggregateRound(
   const loss = round.reduce((sum, entry) => sum + entry.loss, 0) / round.length;
   const record: CommitRecord = {
     version: v + 1,
+    k: state.k,
     grads: round.map((entry, i) => ({
       grad: entry.grad,
       learner: entry.learner,
@@ -76,6 +78,7 @@ export async function aggregateRound(
         stats: addStaleness(state.stats, staleness),
         loss,
         distinct: variantRule(spec.variant).distinctLearners,
+        adaptive: nextK(spec, state.adaptive, loss, record.committedAt),
       },
       Date.now(),
     );

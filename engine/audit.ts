@@ -56,8 +56,10 @@ export async function auditJob(stores: Stores, jobId: string): Promise<AuditRepo
       problem(`commit log has a gap: expected version ${v}, found ${commit.version}`);
       break;
     }
-    if (commit.grads.length !== spec.k)
-      problem(`version ${v} applied ${commit.grads.length} gradients, K is ${spec.k}`);
+    if (commit.grads.length !== commit.k)
+      problem(`version ${v} applied ${commit.grads.length} gradients, K is ${commit.k}`);
+    if (!spec.adasync && commit.k !== spec.k)
+      problem(`version ${v} used K = ${commit.k}, the spec says ${spec.k}`);
     if (distinctLearners && new Set(commit.grads.map((g) => g.learner)).size !== commit.grads.length) {
       problem(`version ${v} holds two gradients of one learner`);
     }

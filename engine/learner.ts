@@ -50,8 +50,8 @@ const POLL_MAX_MS = 40;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The conditions an arrival of a gradient computed on `version` carries (DESIGN.md §3 step 5). */
-export function arrivalRule(runtime: JobRuntime, version: number): ArrivalRule {
-  return arrivalRuleFor(runtime.job.spec, version);
+export function arrivalRule(runtime: JobRuntime, state: JobState, version: number): ArrivalRule {
+  return arrivalRuleFor({ variant: runtime.job.spec.variant, k: state.k }, version);
 }
 
 /**
@@ -135,7 +135,7 @@ export async function runLearner(
         arrival = await jobs.arrive(
           jobId,
           { ...entry, at: Date.now() },
-          arrivalRule(runtime, version),
+          arrivalRule(runtime, state, version),
           ordinal,
         );
       } catch (error) {
@@ -156,11 +156,11 @@ export async function runLearner(
     progress.pushed++;
     crashPoint(CrashPoint.afterArrival);
     state = arrival.state;
-    if (ownsAggregation(arrival.index, spec.k))
+    if (ownsAggregation(arrival.index, arrival.state.k))
       state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`);
     else state = await takeOverIfStalled(state);
     if (rule.afterPush === AfterPush.waitForNewVersion && running(state)) {
-      state = await waitForVersion(appliedByVersion(arrival.state.version, arrival.index, spec.k));
+      state = await waitForVersion(appliedByVersion(arrival.state.version, arrival.index, arrival.state.k));
     }
   }
   return { continueJob: running(state) };

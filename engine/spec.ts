@@ -56,6 +56,11 @@ export const jobSpecSchema = z
       .default({ maxUpdates: 1000, maxSeconds: 600 }),
     evalEvery: count(1, 1_000_000).default(25),
     stragglers: stragglersSchema.default({ distribution: 'none' }),
+    /**
+     * AdaSync (Dutta et al., extended version): K starts at `k` and is re-evaluated every
+     * `intervalSeconds` as round(K0 * sqrt(F(w0) / F(wt))), capped at P.
+     */
+    adasync: z.strictObject({ intervalSeconds: positive.max(3600).default(10) }).optional(),
     seed: z
       .number()
       .int()
@@ -92,15 +97,21 @@ export function parseJobSpec(input: unknown): JobSpec {
   return {
     ...parsed,
     variant,
-    k: resolveK(variant, parsed.learners, parsed.k),
+    k: resolveK(variant, parsed.learners, parsed.k, parsed.adasync !== undefined),
     lr: { ...parsed.lr, etaMax: parsed.lr.etaMax ?? parsed.lr.eta },
   };
 }
 
-function resolveK(variant: keyof typeof VARIANTS, learners: number, k: number | undefined): number {
+function resolveK(
+  variant: keyof typeof VARIANTS,
+  learners: number,
+  k: number | undefined,
+  adaptive: boolean,
+): number {
   const rule = VARIANTS[variant];
   const fixed = 'fixedK' in rule ? (rule.fixedK === 'learners' ? learners : rule.fixedK) : undefined;
   if (fixed === undefined) return k ?? Math.max(1, Math.floor(learners / 2));
+  if (adaptive) throw new ValidationError('adasync', `${variant} has a fixed K; AdaSync needs a K-variant`);
   if (k !== undefined && k !== fixed) throw new ValidationError('k', `${variant} always uses k = ${fixed}`);
   return fixed;
 }

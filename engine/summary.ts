@@ -38,7 +38,7 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
     reason: state.reason,
     variant: state.spec.variant,
     learners: state.spec.learners,
-    k: state.spec.k,
+    k: state.k,
     version: state.version,
     elapsedSeconds: round(elapsedSeconds, 2),
     loss: state.lastLoss ?? null,

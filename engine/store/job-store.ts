@@ -6,6 +6,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { AdaptiveK } from '../adasync';
 import {
   AlreadyInRoundError,
   JobNotRunningError,
@@ -51,6 +52,9 @@ export interface JobState {
   readonly reason?: string;
   readonly spec: JobSpec;
   readonly version: number;
+  /** K of the round being filled: the spec's K, or AdaSync's current one. */
+  readonly k: number;
+  readonly adaptive?: AdaptiveK;
   readonly pending: readonly PendingEntry[];
   /** Learners with a gradient in `pending` (variants whose rounds take one gradient per learner). */
   readonly members: readonly string[];
@@ -80,6 +84,8 @@ export interface CommitGradient {
 /** The audit record of one version: replaying these from w[0] reproduces the weights. */
 export interface CommitRecord {
   readonly version: number;
+  /** K of this round (AdaSync varies it). */
+  readonly k: number;
   readonly grads: readonly CommitGradient[];
   readonly loss: number;
   readonly committedAt: number;
@@ -155,6 +161,7 @@ export class JobStore {
       status: JobStatus.running,
       spec,
       version: 0,
+      k: spec.k,
       pending: [],
       lastArrival: {},
       pushed: 0,
@@ -256,6 +263,8 @@ export class JobStore {
       stats: StalenessStats;
       loss: number;
       distinct: boolean;
+      /** K and the loss averages AdaSync keeps; the next round uses this K. */
+      adaptive: AdaptiveK;
     },
     now: number,
   ): Promise<JobState> {
@@ -269,8 +278,10 @@ export class JobStore {
       ':stats': commit.stats,
       ':loss': commit.loss,
       ':now': now,
+      ':k': commit.adaptive.k,
+      ':adaptive': commit.adaptive,
     };
-    let update = `SET version = :next, stats = :stats, lastLoss = :loss, lastCommitAt = :now REMOVE ${removes.join(', ')}`;
+    let update = `SET version = :next, stats = :stats, lastLoss = :loss, lastCommitAt = :now, k = :k, adaptive = :adaptive REMOVE ${removes.join(', ')}`;
     if (commit.distinct) {
       update += ' DELETE members :consumed';
       values[':consumed'] = new Set(commit.consumed.map((e) => e.learner));
@@ -493,5 +504,6 @@ function toJobState(item: Record<string, unknown>): JobState {
     pending: (item.pending as PendingEntry[] | undefined) ?? [],
     members: members ? [...members] : [],
     lastArrival: (item.lastArrival as Record<string, number> | undefined) ?? {},
+    k: Number(item.k ?? (item.spec as JobSpec).k),
   };
 }

@@ -91,6 +91,7 @@ describe('JobStore on dynalite', () => {
       stats: EMPTY_STATS,
       loss: 0.5,
       distinct: true,
+      adaptive: { k: 3, initialLoss: 1, lossEma: 1, kUpdatedAt: 0 },
     };
     const after = await stores.jobs.commit(jobId, commit, Date.now());
     expect(after.version).toBe(1);

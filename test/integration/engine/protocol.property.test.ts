@@ -132,6 +132,7 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
       stats: EMPTY_STATS,
       loss: 0,
       distinct: variantRule(model.variant).distinctLearners,
+      adaptive: { k: model.k, initialLoss: 0, lossEma: 0, kUpdatedAt: 0 },
     };
     await real.stores.jobs.commit(real.jobId, commit, 0);
     model.state = state;

@@ -30,7 +30,10 @@ describe('variants on the embedded stack', () => {
       stragglers: { distribution: 'exp', rate: 100 },
       ...extra,
     });
-    expect(summary).toMatchObject({ status: 'DONE', version: UPDATES });
+    expect(summary).toMatchObject({
+      status: 'DONE',
+      version: (extra as { stop?: { maxUpdates: number } }).stop?.maxUpdates ?? UPDATES,
+    });
     const commits = (await embedded.stores.jobs.listCommits(jobId)).sort((a, b) => a.version - b.version);
     const audit = await auditJob(embedded.stores, jobId);
     expect(audit.problems).toEqual([]);
@@ -80,5 +83,20 @@ describe('variants on the embedded stack', () => {
     for (const c of commits) expect(c.grads).toHaveLength(2);
     expect(Math.max(...staleness(commits))).toBeGreaterThan(0);
     expect(summary.staleness.histogram.slice(1).some((n) => n > 0)).toBe(true);
+  }, 90_000);
+
+  it('AdaSync grows K as the loss falls, and the audit follows the varying K', async () => {
+    const { commits, summary } = await run('k-async', {
+      k: 1,
+      adasync: { intervalSeconds: 0.3 },
+      lr: { eta: 0.5 },
+      stop: { maxUpdates: 120, maxSeconds: 60 },
+    });
+    const ks = commits.map((c) => c.k);
+    expect(ks[0]).toBe(1);
+    expect(Math.max(...ks)).toBeGreaterThan(1);
+    expect(Math.max(...ks)).toBeLessThanOrEqual(P);
+    expect(summary.k).toBe(ks[ks.length - 1]);
+    for (const c of commits) expect(learnersOf(c)).toBe(c.k);
   }, 90_000);
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { nextK } from '../../../engine/adasync';
 import { learningRate, squaredDistance } from '../../../engine/lr';
 import { parseJobSpec } from '../../../engine/spec';
 import { sampleStragglerDelay } from '../../../engine/stragglers';
@@ -121,5 +122,43 @@ describe('WeightsCache', () => {
     await expect(cache.get(0)).rejects.toThrow('boom');
     fail = false;
     expect((await cache.get(0))[0]).toBe(1);
+  });
+});
+
+describe('nextK (AdaSync)', () => {
+  const spec = (adasync?: object) =>
+    parseJobSpec({
+      model: 'mlp',
+      dataset: 'mnist',
+      variant: 'k-async',
+      learners: 8,
+      k: 2,
+      ...(adasync ? { adasync } : {}),
+    });
+
+  it('keeps K fixed without adasync', () => {
+    const first = nextK(spec(), undefined, 2.3, 0);
+    expect(nextK(spec(), first, 0.1, 60_000).k).toBe(2);
+  });
+
+  it('grows K as sqrt(F(w0) / F(wt)), only once per interval, capped at P', () => {
+    const s = spec({ intervalSeconds: 10 });
+    let state = nextK(s, undefined, 2.0, 0);
+    expect(state).toMatchObject({ k: 2, initialLoss: 2.0 });
+    // The smoothed loss falls towards 0.5; before the interval ends K does not move.
+    for (let t = 1; t <= 50; t++) state = nextK(s, { ...state, kUpdatedAt: 0 }, 0.5, 5_000);
+    expect(state.k).toBe(2);
+    state = nextK(s, state, 0.5, 10_000);
+    // K0 * sqrt(2.0 / ~0.5) = 2 * 2 = 4.
+    expect(state.k).toBe(4);
+    expect(state.kUpdatedAt).toBe(10_000);
+    state = nextK(s, { ...state, lossEma: 0.001 }, 0.001, 30_000);
+    expect(state.k).toBe(8);
+  });
+
+  it('is refused for variants with a fixed K', () => {
+    expect(() => parseJobSpec({ model: 'mlp', dataset: 'mnist', variant: 'sync', adasync: {} })).toThrow(
+      /adasync/,
+    );
   });
 });
