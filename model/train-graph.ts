@@ -1,26 +1,112 @@
 import { differentiate } from './autodiff';
 import { ShapeMismatchError } from './errors';
-import { attr, type Graph, tensor } from './graph';
+import { attr, type FloatType, type Graph, TensorTypeCode, tensor } from './graph';
 import type { ParamManifest } from './params';
 
 /** Tensor names shared by every model graph kasync builds or runs. */
 export const GRAPH_IO = {
-  /** Features, float32 [N, features]. */
+  /** Features, float32 [N, features]: one dataset row per sample, reshaped inside the graph. */
   x: 'x',
-  /** Class labels, int64 [N]. */
+  /** Labels: int64 class indices [N], or float32 regression targets [N]. */
   y: 'y',
-  /** Forward output, float32 [N, classes]. */
+  /** Forward output of a cross-entropy model, float32 [N, classes]. */
   logits: 'logits',
+  /** Forward output of a mean-squared-error model, float32 [N, outputs] or [N]. */
+  prediction: 'prediction',
   /** Train output: scalar float32, mean loss over the batch. */
   loss: 'loss',
   /** Train output: float32 [totalSize], the gradient flattened in manifest order. */
   grad: 'grad',
 } as const;
 
+export type LossKind = 'cross-entropy' | 'mse';
+
+/**
+ * What a dataset's label column means: class indices (cross-entropy, or mean squared error
+ * against their one-hot vectors) or real-valued regression targets.
+ */
+export type LabelKind = 'classes' | 'targets';
+
+/** The forward output's name for a loss: `logits` for cross-entropy, `prediction` for MSE. */
+export function forwardOutputName(loss: LossKind): string {
+  return loss === 'cross-entropy' ? GRAPH_IO.logits : GRAPH_IO.prediction;
+}
+
+/**
+ * The forward graph plus input `y` and the scalar batch-mean `loss`:
+ * - cross-entropy: SoftmaxCrossEntropyLoss of `logits` [N, C] against class indices;
+ * - mse against targets: mean of (prediction - y)^2, y reshaped to the prediction's shape;
+ * - mse against classes: mean over all N * C entries of (prediction - onehot(y))^2, as
+ *   PyTorch's MSELoss averages.
+ */
+export function buildLossGraph(
+  forward: Graph,
+  options: { readonly loss: LossKind; readonly labels: LabelKind; readonly floatType?: FloatType },
+): Graph {
+  const floatType = options.floatType ?? 'float32';
+  const output = forwardOutputName(options.loss);
+  const graph = forward.clone(`${forward.name}_loss`);
+  const targets = options.labels === 'targets';
+  if (targets && options.loss === 'cross-entropy') {
+    throw new ShapeMismatchError('cross-entropy needs class labels, not regression targets');
+  }
+  graph.addInput(GRAPH_IO.y, targets ? floatType : 'int64', ['N']);
+  if (options.loss === 'cross-entropy') {
+    graph.addNode({
+      opType: 'SoftmaxCrossEntropyLoss',
+      inputs: [output, GRAPH_IO.y],
+      // The log-probabilities output lets the gradient reuse them instead of recomputing LogSoftmax.
+      outputs: [GRAPH_IO.loss, graph.freshName('log_prob')],
+      attributes: { reduction: attr.string('mean') },
+      name: 'cross_entropy',
+    });
+  } else {
+    const reference = targets
+      ? graph.op('Reshape', [GRAPH_IO.y, graph.op('Shape', [output])], undefined, { name: 'mse/targets' })
+      : oneHotLabels(graph, output, floatType);
+    const error = graph.op('Sub', [output, reference], undefined, { name: 'mse/error' });
+    const squared = graph.op('Mul', [error, error], undefined, { name: 'mse/squared' });
+    graph.addNode({
+      opType: 'ReduceMean',
+      inputs: [squared],
+      outputs: [GRAPH_IO.loss],
+      attributes: { keepdims: attr.int(0) },
+      name: 'mse',
+    });
+  }
+  graph.clearOutputs();
+  graph.addOutput(GRAPH_IO.loss, floatType, []);
+  return graph;
+}
+
+function oneHotLabels(graph: Graph, scores: string, floatType: FloatType): string {
+  const name = { name: 'mse/one_hot' };
+  const classCount = graph.op(
+    'Gather',
+    [graph.op('Shape', [scores], undefined, name), graph.constant(tensor.int64([1], []))],
+    { axis: attr.int(0) },
+    name,
+  );
+  const classIds = graph.op(
+    'Range',
+    [graph.constant(tensor.int64([0], [])), classCount, graph.constant(tensor.int64([1], []))],
+    undefined,
+    name,
+  );
+  const labelColumn = graph.op('Unsqueeze', [GRAPH_IO.y, graph.constant(tensor.int64([1]))], undefined, name);
+  return graph.op(
+    'Cast',
+    [graph.op('Equal', [labelColumn, classIds], undefined, name)],
+    { to: attr.int(TensorTypeCode[floatType]) },
+    name,
+  );
+}
+
 /**
  * Differentiates `lossGraph` (parameters as float32 inputs, a scalar `loss` tensor) and
  * returns the train graph: outputs `loss` and `grad`, the concatenation of the flattened
  * per-parameter gradients in manifest order, so a learner gets one flat vector per step.
+ * Dropout nodes are switched to training mode first, so every step draws a new mask.
  */
 export function buildTrainGraph(
   lossGraph: Graph,
@@ -35,7 +121,7 @@ export function buildTrainGraph(
       );
     }
   }
-  const { graph, gradients } = differentiate(lossGraph, {
+  const { graph, gradients } = differentiate(withDropoutTraining(lossGraph), {
     loss: options.loss,
     params: manifest.params.map((spec) => spec.name),
   });
@@ -58,4 +144,27 @@ export function buildTrainGraph(
   graph.addOutput(GRAPH_IO.loss, 'float32', []);
   graph.addOutput(GRAPH_IO.grad, 'float32', [manifest.totalSize]);
   return graph;
+}
+
+/**
+ * A copy of `graph` whose Dropout nodes run in training mode and output their mask (which
+ * the gradient rule multiplies by). Exported forward graphs keep Dropout in inference mode,
+ * where it is the identity.
+ */
+export function withDropoutTraining(graph: Graph): Graph {
+  const dropouts = graph.nodes.filter((node) => node.opType === 'Dropout' && node.domain === '');
+  if (dropouts.length === 0) return graph;
+  const copy = graph.clone();
+  const enabled = copy.constant({ type: 'bool', dims: [], data: Uint8Array.of(1) }, 'dropout_training');
+  for (const node of dropouts) {
+    const [data, ratio] = node.inputs as [string, string | undefined];
+    const output = node.outputs[0] as string;
+    copy.replaceNode(node.name, {
+      opType: 'Dropout',
+      inputs: [data, ratio ?? '', enabled],
+      outputs: [output, node.outputs[1] || copy.freshName(`${output}_mask`)],
+      attributes: node.attributes,
+    });
+  }
+  return copy;
 }

@@ -2,7 +2,7 @@ import { ModelConfigError } from './errors';
 import { attr, type FloatType, Graph, tensor } from './graph';
 import { createManifest, type ParamManifest, paramView } from './params';
 import { createRng, hashSeed, type Rng } from './random';
-import { buildTrainGraph, GRAPH_IO } from './train-graph';
+import { buildLossGraph, buildTrainGraph, GRAPH_IO } from './train-graph';
 
 export const ACTIVATIONS = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
 export type Activation = keyof typeof ACTIVATIONS;
@@ -16,9 +16,20 @@ export type ModelConfig =
    * `logits` contract as every other model.
    */
   | { readonly kind: 'logreg' }
-  | { readonly kind: 'mlp'; readonly hidden?: readonly number[]; readonly activation?: Activation };
+  | { readonly kind: 'mlp'; readonly hidden?: readonly number[]; readonly activation?: Activation }
+  /**
+   * Per entry of `channels`: 3x3 convolution (pads 1), ReLU, 2x2 max pooling; then one dense
+   * layer to the classes. Rows are images [C, H, W] given by `image`, by default one channel
+   * of side sqrt(features) (MNIST: [1, 28, 28]).
+   */
+  | {
+      readonly kind: 'cnn';
+      readonly channels?: readonly number[];
+      readonly image?: readonly [number, number, number];
+    };
 
 export const MLP_DEFAULTS = { hidden: [128], activation: 'relu' } as const;
+export const CNN_DEFAULTS = { channels: [8, 16] } as const;
 
 export interface DataShape {
   readonly features: number;
@@ -37,7 +48,10 @@ export interface BuiltModel extends DataShape {
   readonly forward: Uint8Array;
   /** Inputs: parameters, `x`, `y` int64 [N]; outputs `loss` (batch mean) and flat `grad`. */
   readonly train: Uint8Array;
-  /** Deterministic initial parameters: He-normal weights before ReLU, Glorot-uniform elsewhere, zero biases. */
+  /**
+   * Initial parameters. Built-in models: deterministic in the seed, He-normal weights before
+   * ReLU, Glorot-uniform elsewhere, zero biases. Imported models: the file's own weights.
+   */
   initParams(seed: number): Float32Array;
 }
 
@@ -122,22 +136,50 @@ export function buildModelGraphs(
       logits = dense(current, `fc${hidden.length + 1}`, width, data.classes, 'glorot-uniform');
       break;
     }
+    case 'cnn': {
+      const [channels, height, width] = cnnImage(config, data);
+      // Declared shapes let the gradient rules skip run-time cropping and padding.
+      const declared = (name: string, dims: readonly number[]) => {
+        forward.declareValueInfo(name, floatType, ['N', ...dims]);
+        return name;
+      };
+      const imageShape = forward.constant(tensor.int64([-1, channels, height, width]));
+      let current = declared(forward.op('Reshape', [x, imageShape], undefined, { name: 'image' }), [
+        channels,
+        height,
+        width,
+      ]);
+      let [depth, rows, columns] = [channels, height, width];
+      (config.channels ?? CNN_DEFAULTS.channels).forEach((filters, i) => {
+        const layer = `conv${i + 1}`;
+        const weight = forward.addInput(`${layer}.weight`, floatType, [filters, depth, 3, 3]);
+        const bias = forward.addInput(`${layer}.bias`, floatType, [filters]);
+        params.push({ name: weight, shape: [filters, depth, 3, 3] }, { name: bias, shape: [filters] });
+        inits.push('he-normal', 'zeros');
+        const samePadding = { pads: attr.ints([1, 1, 1, 1]) };
+        const convolved = forward.op('Conv', [current, weight, bias], samePadding, { name: layer });
+        const activated = declared(forward.op('Relu', [convolved], undefined, { name: `${layer}.relu` }), [
+          filters,
+          rows,
+          columns,
+        ]);
+        [depth, rows, columns] = [filters, Math.floor(rows / 2), Math.floor(columns / 2)];
+        const halving = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
+        current = declared(forward.op('MaxPool', [activated], halving, { name: `pool${i + 1}` }), [
+          depth,
+          rows,
+          columns,
+        ]);
+      });
+      const flat = forward.op('Flatten', [current], { axis: attr.int(1) }, { name: 'flatten' });
+      logits = dense(flat, 'fc', depth * rows * columns, data.classes, 'glorot-uniform');
+      break;
+    }
   }
   forward.addNode({ opType: 'Identity', inputs: [logits], outputs: [GRAPH_IO.logits] });
   forward.addOutput(GRAPH_IO.logits, floatType, ['N', data.classes]);
 
-  const loss = forward.clone(`${forward.name}_loss`);
-  loss.addInput(GRAPH_IO.y, 'int64', ['N']);
-  loss.addNode({
-    opType: 'SoftmaxCrossEntropyLoss',
-    inputs: [GRAPH_IO.logits, GRAPH_IO.y],
-    // The log-probabilities output lets the gradient reuse them instead of recomputing LogSoftmax.
-    outputs: [GRAPH_IO.loss, loss.freshName('log_prob')],
-    attributes: { reduction: attr.string('mean') },
-    name: 'cross_entropy',
-  });
-  loss.clearOutputs();
-  loss.addOutput(GRAPH_IO.loss, floatType, []);
+  const loss = buildLossGraph(forward, { loss: 'cross-entropy', labels: 'classes', floatType });
   return { forward, loss, manifest: createManifest(params), inits };
 }
 
@@ -150,6 +192,13 @@ function checkDataShape(config: ModelConfig, data: DataShape): void {
   }
   if (config.kind === 'logreg' && data.classes !== 2) {
     throw new ModelConfigError(`logreg is binary: the dataset must have 2 classes, it has ${data.classes}`);
+  }
+  if (config.kind === 'cnn') {
+    cnnImage(config, data);
+    const channels = config.channels ?? CNN_DEFAULTS.channels;
+    if (channels.length === 0 || !channels.every((filters) => Number.isInteger(filters) && filters > 0)) {
+      throw new ModelConfigError(`cnn channels must be positive integers, got [${channels.join(', ')}]`);
+    }
   }
   if (config.kind === 'mlp') {
     const hidden = config.hidden ?? MLP_DEFAULTS.hidden;
@@ -164,11 +213,40 @@ function checkDataShape(config: ModelConfig, data: DataShape): void {
   }
 }
 
+/** [C, H, W] of a CNN's input rows; each of the layers must leave at least one pixel. */
+function cnnImage(
+  config: Extract<ModelConfig, { kind: 'cnn' }>,
+  data: DataShape,
+): readonly [number, number, number] {
+  const side = Math.round(Math.sqrt(data.features));
+  const image = config.image ?? [1, side, side];
+  if (
+    !image.every((dim) => Number.isInteger(dim) && dim > 0) ||
+    image.reduce((a, b) => a * b, 1) !== data.features
+  ) {
+    throw new ModelConfigError(
+      config.image
+        ? `cnn image [${image.join(', ')}] does not hold the dataset's ${data.features} features`
+        : `cnn needs square one-channel images (features = side^2), got ${data.features} features; give image [C, H, W]`,
+    );
+  }
+  const layers = (config.channels ?? CNN_DEFAULTS.channels).length;
+  if (Math.min(image[1], image[2]) < 2 ** layers) {
+    throw new ModelConfigError(
+      `cnn image ${image[1]}x${image[2]} is too small for ${layers} pooling layers (each halves it)`,
+    );
+  }
+  return image;
+}
+
 function initParams(manifest: ParamManifest, inits: readonly Init[], rng: Rng): Float32Array {
   const flat = new Float32Array(manifest.totalSize);
   manifest.params.forEach((spec, i) => {
     const values = paramView(flat, spec);
-    const [fanOut = 1, fanIn = 1] = spec.shape;
+    // PyTorch's fans: a weight is [out, in, kernel...], and each kernel position counts.
+    const [outputs = 1, inputs = 1, ...kernel] = spec.shape;
+    const receptiveField = kernel.reduce((a, b) => a * b, 1);
+    const [fanOut, fanIn] = [outputs * receptiveField, inputs * receptiveField];
     if (inits[i] === 'he-normal') {
       const std = Math.sqrt(2 / fanIn);
       for (let j = 0; j < values.length; j++) values[j] = rng.normal() * std;

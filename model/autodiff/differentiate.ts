@@ -250,6 +250,7 @@ function createContext(
       graph.opMulti(opType, inputs, outputCount, attributes, { name: `${prefix}/${opType}` }),
     scalar: (value) => graph.constant(tensor.float(floatType, [value], []), 'grad/const'),
     int64: (values, dims) => graph.constant(tensor.int64(values, dims), 'grad/const'),
+    constant: (value) => graph.constant(value, 'grad/const'),
     staticShape: (tensorName) => graph.valueInfo(tensorName)?.shape,
   };
 }

@@ -1,4 +1,4 @@
-import type { Attributes, Dim, FloatType, Graph, GraphNode } from '../graph';
+import type { Attributes, Dim, FloatType, Graph, GraphNode, TensorData } from '../graph';
 
 /**
  * One reverse-mode rule per ONNX op type, in the spirit of tfjs-core's gradient files: given
@@ -46,6 +46,8 @@ export interface GradientContext {
   opMulti(opType: string, inputs: readonly string[], outputCount: number, attributes?: Attributes): string[];
   /** A scalar constant of `floatType`. */
   scalar(value: number): string;
+  /** An initializer holding `value` (small identical constants are shared). */
+  constant(value: TensorData): string;
   /** An int64 constant, e.g. axes; `dims` defaults to a 1-D tensor of `values.length`. */
   int64(values: readonly number[], dims?: readonly number[]): string;
   /** Declared shape of a graph input, initializer or value_info entry, if any. */

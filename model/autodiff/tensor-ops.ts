@@ -127,12 +127,13 @@ export function effectivePads(node: GraphNode, window: WindowAttributes): readon
 /**
  * Transposed convolution of `dy` (the gradient of a windowed op's output [N, O, T...]) back
  * onto the input grid, [N, C, S...] like `like`. ConvTranspose gets only the begin pads, so its
- * output starts at input position 0; fitSpatial then fits the tail at run time.
+ * output starts at input position 0; fitSpatial then fits the tail.
  */
 export function transposedWindow(
   ctx: GradientContext,
   dy: string,
   kernel: string,
+  kernelShape: readonly number[],
   like: string,
   window: WindowAttributes,
   pads: readonly number[],
@@ -144,7 +145,7 @@ export function transposedWindow(
     pads: attr.ints(beginPadsOnly(pads)),
     group: attr.int(group),
   });
-  return fitSpatial(ctx, spread, like, window.spatialRank);
+  return fitSpatial(ctx, spread, like, window.spatialRank, transposedSize(window, pads, kernelShape));
 }
 
 /** Keeps the begin pads and zeroes the end pads: [b_1..b_r, e_1..e_r] -> [b_1..b_r, 0..0]. */
@@ -154,13 +155,48 @@ export function beginPadsOnly(pads: readonly number[]): number[] {
 }
 
 /**
+ * Size along `axis` of a window op's output transposed back with begin pads only, for an input
+ * of size `inputSize`: stride * (T - 1) + dilation * (K - 1) + 1 - padBegin.
+ */
+export function transposedSize(
+  window: WindowAttributes,
+  pads: readonly number[],
+  kernelShape: readonly number[],
+): (inputSize: number, axis: number) => number {
+  const r = window.spatialRank;
+  return (inputSize, axis) => {
+    const [stride, dilation, kernel] = [
+      window.strides[axis],
+      window.dilations[axis],
+      kernelShape[axis],
+    ] as number[];
+    const [begin, end] = [pads[axis], pads[axis + r]] as number[];
+    const span = dilation * (kernel - 1) + 1;
+    const outputs = Math.floor((inputSize + begin + end - span) / stride) + 1;
+    return stride * (outputs - 1) + span - begin;
+  };
+}
+
+/**
  * Crops or zero-extends the trailing spatial positions of `spread` to the spatial size of
  * `like`. A strided window can leave the last input positions unread (their gradient is zero),
  * and end padding must be cropped; no static output_padding can express both for an input
- * size only known at run time.
+ * size only known at run time. When `like`'s spatial size is declared and `spreadSize` says
+ * the spread already matches it, the two copies are skipped.
  */
-export function fitSpatial(ctx: GradientContext, spread: string, like: string, spatialRank: number): string {
+export function fitSpatial(
+  ctx: GradientContext,
+  spread: string,
+  like: string,
+  spatialRank: number,
+  spreadSize: (inputSize: number, axis: number) => number,
+): string {
   const r = spatialRank;
+  const declared = ctx.staticShape(like)?.slice(2);
+  const matches =
+    declared?.length === r &&
+    declared.every((size, axis) => typeof size === 'number' && spreadSize(size, axis) === size);
+  if (matches) return spread;
   const targetSpatial = ctx.op('Slice', [ctx.op('Shape', [like]), ctx.int64([2]), ctx.int64([2 + r])]);
   const cropped = ctx.op('Slice', [
     spread,

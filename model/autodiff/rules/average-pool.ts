@@ -5,6 +5,7 @@ import {
   beginPadsOnly,
   effectivePads,
   fitSpatial,
+  transposedSize,
   type WindowAttributes,
   windowAttributes,
 } from '../tensor-ops';
@@ -61,7 +62,7 @@ export const averagePoolGradient: GradientRule = {
       });
       const batchAndChannels = ctx.op('Slice', [ctx.op('Shape', [x]), ctx.int64([0]), ctx.int64([2])]);
       const unfolded = ctx.op('Reshape', [spread, withSpatial(batchAndChannels, spread)]);
-      return fitSpatial(ctx, unfolded, x, r);
+      return fitSpatial(ctx, unfolded, x, r, transposedSize(window, pads, window.kernel));
     },
   ],
 };

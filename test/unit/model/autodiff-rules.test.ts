@@ -2,6 +2,7 @@
 
 import { type GradientRule, gradientRules } from '../../../model/autodiff';
 import { attr, type Graph, tensor } from '../../../model/graph';
+import { createRng } from '../../../model/random';
 import { type CheckCase, type CheckInput, gradientCheck } from './gradcheck';
 
 /** float64 central differences with h = 1e-6 are accurate to ~1e-9; a wrong rule is off by O(1). */
@@ -14,6 +15,11 @@ const TOLERANCE = 1e-6;
  */
 const FLOAT32_LINEAR = { floatType: 'float32', step: 2 } as const;
 const FLOAT32_TOLERANCE = 1e-3;
+/**
+ * Piecewise linear ops in float32 get inputs whose values are all at least 0.1 apart (see
+ * `separated`), so a step of 0.04 never changes which element is a window's maximum.
+ */
+const FLOAT32_PIECEWISE_LINEAR = { floatType: 'float32', step: 0.04, tolerance: FLOAT32_TOLERANCE } as const;
 
 type RuleCase = CheckCase & { readonly tolerance?: number };
 
@@ -128,7 +134,13 @@ const pool = (
   xShape: readonly number[],
   attributes: Record<string, readonly number[] | number | string>,
   extra?: Partial<RuleCase>,
-): RuleCase => windowed(opType, [float('x', xShape)], attributes, extra);
+  input?: Partial<CheckInput>,
+): RuleCase => windowed(opType, [float('x', xShape, input)], attributes, extra);
+/** Distinct values 0.1 apart in a seeded random order. */
+const separated = (shape: readonly number[]): Partial<CheckInput> => {
+  const count = shape.reduce((a, b) => a * b, 1);
+  return { values: createRng(count).shuffle(Array.from({ length: count }, (_, i) => (i - count / 2) / 10)) };
+};
 const batchNorm = (xShape: readonly number[], training: boolean): RuleCase => {
   const channels = xShape[1] as number;
   return {
@@ -376,9 +388,45 @@ const cases: Record<string, Record<string, RuleCase>> = {
       kernel_shape: [2, 2],
     }),
     '1-D, stride 2': conv([2, 3, 9], [2, 3, 4], true, { strides: [2] }),
+    // Undeclared spatial sizes make the rule fit dX to the input at run time.
+    'input of symbolic shape': {
+      ...conv([2, 2, 6, 6], [3, 2, 3, 3], false, { pads: [1, 1, 1, 1] }),
+      inputs: [float('x', [2, 2, 6, 6], { declaredShape: ['N', 'C', 'H', 'W'] }), float('w', [3, 2, 3, 3])],
+    },
   },
   MaxPool: {
-    '2x2, stride 2': pool('MaxPool', [2, 3, 4, 4], { kernel_shape: [2, 2], strides: [2, 2] }),
+    'float32 tiling 2x2 windows (compare-and-upsample path)': pool(
+      'MaxPool',
+      [2, 3, 4, 6],
+      { kernel_shape: [2, 2], strides: [2, 2] },
+      FLOAT32_PIECEWISE_LINEAR,
+      separated([2, 3, 4, 6]),
+    ),
+    'float32 tiling 2x3 windows, trailing input unread': pool(
+      'MaxPool',
+      [2, 2, 5, 7],
+      { kernel_shape: [2, 3], strides: [2, 3] },
+      FLOAT32_PIECEWISE_LINEAR,
+      separated([2, 2, 5, 7]),
+    ),
+    'float32 tiling, input of symbolic shape': pool(
+      'MaxPool',
+      [2, 3, 4, 6],
+      { kernel_shape: [2, 2], strides: [2, 2] },
+      FLOAT32_PIECEWISE_LINEAR,
+      { ...separated([2, 3, 4, 6]), declaredShape: ['N', 'C', 'H', 'W'] },
+    ),
+    'float32 tiling, 1-D': pool(
+      'MaxPool',
+      [2, 3, 9],
+      { kernel_shape: [3], strides: [3] },
+      FLOAT32_PIECEWISE_LINEAR,
+      separated([2, 3, 9]),
+    ),
+    '2x2, stride 2 (float64: Indices path)': pool('MaxPool', [2, 3, 4, 4], {
+      kernel_shape: [2, 2],
+      strides: [2, 2],
+    }),
     'overlapping 3x3 windows, stride 1, pads 1 (elements picked twice)': pool('MaxPool', [1, 2, 5, 5], {
       kernel_shape: [3, 3],
       pads: [1, 1, 1, 1],

@@ -136,6 +136,27 @@ describe('differentiate', () => {
     expect(Array.from(dUnused?.data as Float32Array)).toEqual([0, 0, 0, 0]);
   });
 
+  test('tiling MaxPool splits the gradient of a window with equal maxima among them', async () => {
+    const graph = new Graph('ties');
+    graph.addInput('x', 'float32', [1, 1, 2, 4]);
+    const pooled = graph.op('MaxPool', ['x'], {
+      kernel_shape: attr.ints([2, 2]),
+      strides: attr.ints([2, 2]),
+    });
+    const loss = graph.op('ReduceSum', [pooled], { keepdims: attr.int(0) });
+    graph.addOutput(loss, 'float32', []);
+    const { graph: train, gradients } = differentiate(graph, { loss, params: ['x'] });
+    const session = await ort.InferenceSession.create(train.toBytes());
+    const x = Float32Array.of(1, 1, 0, 3, 0, 0, 3, 3);
+    const result = await session.run({ x: new ort.Tensor('float32', x, [1, 1, 2, 4]) });
+    await session.release();
+    const dx = Array.from(result[gradients.get('x') as string]?.data as Float32Array);
+    const third = 1 / 3;
+    expect(dx.map((value) => Number(value.toFixed(6)))).toEqual(
+      [0.5, 0.5, 0, third, 0, 0, third, third].map((value) => Number(value.toFixed(6))),
+    );
+  });
+
   test('leaves the forward graph untouched and names gradients after parameters', () => {
     const { graph, loss } = graphWith((g, x) => g.op('Tanh', [x]));
     const before = graph.toBytes();
