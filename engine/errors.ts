@@ -64,6 +64,17 @@ export class AlreadyInRoundError extends KasyncError {
   }
 }
 
+/**
+ * Variants whose learners never wait (async, k-batch-async) would otherwise push faster than
+ * rounds can be aggregated: past 2K pending gradients an arrival waits for the next version.
+ */
+export class BacklogFullError extends KasyncError {
+  override readonly name = 'BacklogFullError';
+  constructor(readonly pending: number) {
+    super(`${pending} gradients are waiting to be aggregated`);
+  }
+}
+
 /** Another aggregator committed this version first (or the round moved on); nothing to do. */
 export class VersionAlreadyCommittedError extends KasyncError {
   override readonly name = 'VersionAlreadyCommittedError';

@@ -1,7 +1,7 @@
 import { sampleBatch } from '../model/datasets';
 import { createRng, hashSeed } from '../model/random';
 import { aggregateWhileFull, DEFAULT_LEASE_MS, evaluateVersion, roundIsStalled } from './aggregator';
-import { AlreadyInRoundError, JobNotRunningError, StaleVersionError } from './errors';
+import { AlreadyInRoundError, BacklogFullError, JobNotRunningError, StaleVersionError } from './errors';
 import { CrashPoint, crashPoint } from './faults';
 import { gradientId } from './keys';
 import { appliedByVersion, arrivalOrdinal, arrivalRuleFor, ownsAggregation } from './protocol';
@@ -141,8 +141,9 @@ export async function runLearner(
       } catch (error) {
         if (error instanceof JobNotRunningError) return { continueJob: false };
         if (error instanceof StaleVersionError) break;
-        if (!(error instanceof AlreadyInRoundError)) throw error;
-        // k-async: this learner's previous gradient is still pending; wait for its round to close.
+        if (!(error instanceof AlreadyInRoundError || error instanceof BacklogFullError)) throw error;
+        // k-async: this learner's previous gradient is still pending; async variants: a backlog.
+        // Either way, the next commit makes room for the same gradient.
         state = await waitForVersion(state.version + 1);
         if (!running(state) || !timeLeft()) return { continueJob: running(state) };
       }

@@ -1,6 +1,6 @@
 import type { JobSpec } from './spec';
 import type { ArrivalRule, PendingEntry } from './store/job-store';
-import { variantRule } from './variants';
+import { AfterPush, variantRule } from './variants';
 
 /**
  * The job item's state machine as pure functions: what an arrival and a commit do to the round
@@ -23,6 +23,7 @@ export const Refusal = {
   duplicate: 'duplicate',
   alreadyInRound: 'already-in-round',
   stale: 'stale',
+  backlog: 'backlog',
 } as const;
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 
@@ -33,7 +34,13 @@ export type ArrivalOutcome =
 /** The conditions an arrival of a gradient computed on `version` carries, from the variant rule. */
 export function arrivalRuleFor(spec: Pick<JobSpec, 'variant' | 'k'>, version: number): ArrivalRule {
   const rule = variantRule(spec.variant);
-  return { distinct: rule.distinctLearners, onlyVersion: rule.rejectsStale ? version : undefined, k: spec.k };
+  return {
+    distinct: rule.distinctLearners,
+    onlyVersion: rule.rejectsStale ? version : undefined,
+    // One round being aggregated and one filling: more would only queue up staleness.
+    maxPending: rule.afterPush === AfterPush.pullNewest ? 2 * spec.k : undefined,
+    k: spec.k,
+  };
 }
 
 /** One arrival (DESIGN.md §3 step 5), in the order the conditions are checked. */
@@ -54,6 +61,9 @@ export function arrive(
     (state.version !== rule.onlyVersion || state.pending.length >= rule.k)
   ) {
     return { accepted: false, refusal: Refusal.stale };
+  }
+  if (rule.maxPending !== undefined && state.pending.length >= rule.maxPending) {
+    return { accepted: false, refusal: Refusal.backlog };
   }
   const next: RoundState = {
     ...state,

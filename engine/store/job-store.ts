@@ -9,6 +9,7 @@ import {
 import type { AdaptiveK } from '../adasync';
 import {
   AlreadyInRoundError,
+  BacklogFullError,
   JobNotRunningError,
   NotFoundError,
   StaleVersionError,
@@ -130,6 +131,8 @@ export interface ArrivalRule {
   readonly distinct: boolean;
   /** Sync variants: accepted only on this version and while the round has room for K. */
   readonly onlyVersion?: number;
+  /** Variants that never wait: accepted only while fewer gradients than this are pending. */
+  readonly maxPending?: number;
   readonly k: number;
 }
 
@@ -215,6 +218,10 @@ export class JobStore {
       values[':me'] = new Set([entry.learner]);
       update += ', members :me';
     }
+    if (rule.maxPending !== undefined) {
+      conditions.push('size(pending) < :cap');
+      values[':cap'] = rule.maxPending;
+    }
     if (rule.onlyVersion !== undefined) {
       conditions.push('version = :v', 'size(pending) < :k');
       values[':v'] = rule.onlyVersion;
@@ -246,7 +253,8 @@ export class JobStore {
       if (rule.onlyVersion !== undefined && !state.members.includes(entry.learner)) {
         throw new StaleVersionError(entry.version, state.version);
       }
-      throw new AlreadyInRoundError(entry.learner);
+      if (rule.distinct) throw new AlreadyInRoundError(entry.learner);
+      throw new BacklogFullError(state.pending.length);
     }
   }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { createClients } from '../../../engine/aws';
 import {
   AlreadyInRoundError,
+  BacklogFullError,
   JobNotRunningError,
   StaleVersionError,
   VersionAlreadyCommittedError,
@@ -70,6 +71,7 @@ async function realArrival(real: Real, entry: PendingEntry, rule: ArrivalRule, o
     if (error instanceof AlreadyInRoundError)
       return { accepted: false as const, refusal: Refusal.alreadyInRound };
     if (error instanceof StaleVersionError) return { accepted: false as const, refusal: Refusal.stale };
+    if (error instanceof BacklogFullError) return { accepted: false as const, refusal: Refusal.backlog };
     throw error;
   }
 }

@@ -46,6 +46,9 @@ function simulate(variant: VariantName, learners: number, k: number, actions: re
       const outcome = arrive(state, entry, arrivalRuleFor({ variant, k }, version), ordinal);
       if (outcome.accepted) {
         state = outcome.state;
+        // Learners that never wait cannot queue more than two rounds for the aggregator.
+        if (variantRule(variant).afterPush === 'pull-newest')
+          expect(state.pending.length).toBeLessThanOrEqual(2 * k);
         if (variantRule(variant).afterPush === 'wait-for-new-version') {
           waitingFor[learner] = appliedByVersion(state.version, outcome.index, k);
         }
