@@ -2,12 +2,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { UsageMeter } from './usage';
 
 /**
  * SDK clients built from standard configuration: region, credentials and endpoints come from
  * an environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, ...), so the same code
  * reaches AWS, LocalStack or the embedded stack. Lambda handlers build them once at module
- * scope; the CLI builds them after it has started an embedded stack.
+ * scope; the CLI builds them after it has started an embedded stack. A usage meter, if given,
+ * counts what the clients consume.
  */
 export interface AwsClients {
   readonly dynamo: DynamoDBDocumentClient;
@@ -21,7 +23,7 @@ export interface AwsClients {
 const requestHandler = { connectionTimeout: 3_000, requestTimeout: 30_000, throwOnRequestTimeout: true };
 const maxAttempts = 3;
 
-export function createClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
+export function createClients(env: NodeJS.ProcessEnv = process.env, usage?: UsageMeter): AwsClients {
   const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const credentials =
@@ -34,19 +36,21 @@ export function createClients(env: NodeJS.ProcessEnv = process.env): AwsClients 
       : undefined;
   const common = { region, credentials, requestHandler, maxAttempts };
   const s3Endpoint = endpoint('S3');
+  const dynamo = new DynamoDBClient({ ...common, endpoint: endpoint('DYNAMODB') });
+  const s3 = new S3Client({
+    ...common,
+    endpoint: s3Endpoint,
+    // Emulators (s3rver, LocalStack) serve buckets by path, not by virtual host.
+    forcePathStyle: s3Endpoint !== undefined,
+    // s3rver corrupts streamed bodies when the SDK adds flexible checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  usage?.attachDynamo(dynamo);
+  usage?.attachS3(s3);
   return {
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: endpoint('DYNAMODB') }), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
-    s3: new S3Client({
-      ...common,
-      endpoint: s3Endpoint,
-      // Emulators (s3rver, LocalStack) serve buckets by path, not by virtual host.
-      forcePathStyle: s3Endpoint !== undefined,
-      // s3rver corrupts streamed bodies when the SDK adds flexible checksums.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
+    dynamo: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    s3,
     lambda: new LambdaClient({ ...common, endpoint: endpoint('LAMBDA') }),
     endpoints: {
       dynamodb: endpoint('DYNAMODB') ?? `dynamodb.${region}.amazonaws.com`,

@@ -2,16 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { LearnerFencedError } from './errors';
 import { learnerIds } from './keys';
-import {
-  emptyProgress,
-  type LearnerInvocation,
-  type LearnerOptions,
-  type LearnerProgress,
-  runLearner,
-} from './learner';
+import { emptyProgress, type LearnerInvocation, type LearnerOptions, runLearner } from './learner';
 import type { JobRuntime } from './runtime';
+import type { LearnerCounters } from './store/job-store';
 import type { LearnerClaim } from './store/learner-store';
 import { storeCall } from './store/translate';
+import type { UsageMeter } from './usage';
 
 /** Starts (or continues) a learner with an asynchronous Lambda invocation. */
 export async function invokeLearner(
@@ -42,6 +38,10 @@ const REVIVE_AFTER_BEATS = 10;
 
 export interface InvocationOptions extends Omit<LearnerOptions, 'beat'> {
   readonly heartbeatMs?: number;
+  /** Meters this process's clients; its deltas are recorded with the heartbeats. */
+  readonly usage?: UsageMeter;
+  /** The function's memory, for billed GB-seconds. */
+  readonly memoryMb?: number;
 }
 
 export const InvocationEnd = {
@@ -98,16 +98,23 @@ export async function handleLearnerInvocation(
   if (claimed === undefined) return result(InvocationEnd.duplicate, invocation.epoch);
 
   let flushed = emptyProgress();
+  let billedUntil = start;
   let lastBeat = Date.now();
   let lastWatch = Date.now();
-  const unflushed = (): Partial<LearnerProgress> => {
+  const memoryGb = (options.memoryMb ?? 0) / 1024;
+  /** Counters, usage and billed time since the last flush. */
+  const unflushed = (): Partial<LearnerCounters> => {
+    const now = Date.now();
     const delta = {
       pushed: progress.pushed - flushed.pushed,
       rejected: progress.rejected - flushed.rejected,
       busyMs: progress.busyMs - flushed.busyMs,
       idleMs: progress.idleMs - flushed.idleMs,
+      gbSeconds: ((now - billedUntil) / 1000) * memoryGb,
+      ...options.usage?.takeDelta(),
     };
     flushed = { ...progress };
+    billedUntil = now;
     return delta;
   };
   const beat = async () => {

@@ -1,4 +1,5 @@
-import type { JobState, JobStatus, LearnerRecord } from './store/job-store';
+import { estimateCost } from './cost';
+import type { JobState, JobStatus, LearnerCounters, LearnerRecord } from './store/job-store';
 
 /** The job summary of DESIGN.md §7, served by `GET /jobs/{id}` and printed by `--json`. */
 export interface JobSummary {
@@ -25,6 +26,8 @@ export interface JobSummary {
   /** Rounds another learner redid because their aggregator stalled (died mid-commit). */
   readonly takeovers: number;
   readonly updatesPerSecond: number;
+  /** Estimated AWS cost of the learners' work so far (engine/cost.ts has the prices). */
+  readonly costUsd: number;
 }
 
 const round = (value: number, digits = 4) => Number(value.toFixed(digits));
@@ -32,6 +35,7 @@ const round = (value: number, digits = 4) => Number(value.toFixed(digits));
 export function summarize(state: JobState, learners: readonly LearnerRecord[], now: number): JobSummary {
   const elapsedSeconds = Math.max(0, ((state.finishedAt ?? now) - state.createdAt) / 1000);
   const { stats } = state;
+  const total = (counter: keyof LearnerCounters) => learners.reduce((sum, l) => sum + l[counter], 0);
   return {
     jobId: state.jobId,
     status: state.status,
@@ -48,7 +52,7 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
     gradients: {
       pushed: state.pushed,
       applied: stats.applied,
-      rejected: learners.reduce((sum, l) => sum + l.rejected, 0),
+      rejected: total('rejected'),
       pending: state.pending.length,
     },
     staleness: {
@@ -56,8 +60,17 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
       max: stats.max,
       histogram: stats.histogram,
     },
-    coldStarts: learners.reduce((sum, l) => sum + l.coldStarts, 0),
+    coldStarts: total('coldStarts'),
     takeovers: state.takeovers ?? 0,
+    costUsd: estimateCost({
+      gbSeconds: total('gbSeconds'),
+      invocations: total('invocations'),
+      ddbReadUnits: total('ddbReadUnits'),
+      ddbWriteUnits: total('ddbWriteUnits'),
+      s3Puts: total('s3Puts'),
+      s3Gets: total('s3Gets'),
+      s3BytesPut: total('s3BytesPut'),
+    }).totalUsd,
     updatesPerSecond: elapsedSeconds > 0 ? round(state.version / elapsedSeconds, 2) : 0,
   };
 }

@@ -4,10 +4,12 @@ import { handleLearnerInvocation, invokeLearner } from '../engine/invocation';
 import { parseLearnerInvocation } from '../engine/invocation-event';
 import { JobRuntime } from '../engine/runtime';
 import { createStores } from '../engine/store';
+import { UsageMeter } from '../engine/usage';
 
 /** The learner Lambda: parse the event, build (or reuse) the job's runtime, run the engine. */
 
-const clients = createClients();
+const usage = new UsageMeter();
+const clients = createClients(process.env, usage);
 const resources = resourcesFromEnv();
 const stores = createStores(clients, resources);
 
@@ -46,6 +48,8 @@ export async function handler(event: unknown, context: LambdaContext) {
       initMs,
       leaseMs: optionalNumber(process.env.KASYNC_LEASE_MS),
       heartbeatMs: optionalNumber(process.env.KASYNC_HEARTBEAT_MS),
+      usage,
+      memoryMb: optionalNumber(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
     },
     (next) => invokeLearner(clients.lambda, clients.endpoints.lambda, resources.learnerFunction, next),
   );

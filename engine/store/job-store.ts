@@ -17,6 +17,7 @@ import {
 } from '../errors';
 import { ddbKeys, JOB_SK } from '../keys';
 import type { JobSpec } from '../spec';
+import type { Usage } from '../usage';
 import { isConditionFailed, storeCall } from './translate';
 
 export const JobStatus = { running: 'RUNNING', done: 'DONE', stopped: 'STOPPED', failed: 'FAILED' } as const;
@@ -94,7 +95,7 @@ export interface CommitRecord {
   readonly eval?: Evaluation;
 }
 
-export interface LearnerCounters {
+export interface LearnerCounters extends Usage {
   readonly pushed: number;
   readonly rejected: number;
   readonly coldStarts: number;
@@ -102,6 +103,8 @@ export interface LearnerCounters {
   readonly busyMs: number;
   readonly idleMs: number;
   readonly invocations: number;
+  /** Lambda billing: invocation wall time times memory. */
+  readonly gbSeconds: number;
 }
 
 export interface InvocationRecord {
@@ -459,6 +462,12 @@ export class JobStore {
       busyMs: Number(item.busyMs ?? 0),
       idleMs: Number(item.idleMs ?? 0),
       invocations: Number(item.invocations ?? 0),
+      gbSeconds: Number(item.gbSeconds ?? 0),
+      ddbReadUnits: Number(item.ddbReadUnits ?? 0),
+      ddbWriteUnits: Number(item.ddbWriteUnits ?? 0),
+      s3Puts: Number(item.s3Puts ?? 0),
+      s3Gets: Number(item.s3Gets ?? 0),
+      s3BytesPut: Number(item.s3BytesPut ?? 0),
       history: (item.history as InvocationRecord[] | undefined) ?? [],
     }));
   }

@@ -54,5 +54,13 @@ describe('k-async job on the embedded stack', () => {
     expect(summary.coldStarts).toBeGreaterThanOrEqual(P);
     expect(summary.testAccuracy).toBeGreaterThan(0.7);
     expect(embedded.stack.lambda.stats(LEARNER_FUNCTION).errors).toBe(0);
+
+    // The usage meter saw every gradient PUT and every arrival write; the estimate follows.
+    const total = (counter: 's3Puts' | 'ddbWriteUnits' | 'gbSeconds') =>
+      learners.reduce((sum, l) => sum + l[counter], 0);
+    expect(total('s3Puts')).toBeGreaterThanOrEqual(summary.gradients.pushed + 150);
+    expect(total('ddbWriteUnits')).toBeGreaterThanOrEqual(summary.gradients.pushed + 150);
+    expect(total('gbSeconds')).toBeGreaterThan(0);
+    expect(summary.costUsd).toBeGreaterThan(0);
   }, 120_000);
 });
