@@ -1,6 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import { isFinished, jobSummary } from '../engine/jobs';
-import type { Stores } from '../engine/store';
+import { isFinished } from '../engine/jobs';
 import type { JobSpec } from '../engine/spec';
 import type { JobSummary } from '../engine/summary';
 
@@ -9,14 +8,20 @@ const POLL_MS = 500;
 const fmt = (value: number | null, digits = 3) => (value === null ? '-' : value.toFixed(digits));
 
 /**
- * Polls a job until it ends, drawing a progress bar on stderr (stdout stays clean for `--json`).
- * Progress is the furthest of the stop conditions: updates, seconds, and target accuracy.
+ * Polls a job's summary (from the stores or from the API) until the job ends, drawing a progress
+ * bar on stderr (stdout stays clean for `--json`). Progress is the furthest of the stop
+ * conditions: updates, seconds, and target accuracy.
  */
-export async function followJob(stores: Stores, jobId: string, spec: JobSpec, showProgress: boolean): Promise<JobSummary> {
+export async function followJob(
+  readSummary: () => Promise<JobSummary>,
+  spec: JobSpec,
+  showProgress: boolean,
+): Promise<JobSummary> {
   const bar = showProgress
     ? new SingleBar(
         {
-          format: ' {bar} {percentage}% | v{version} | {ups} upd/s | loss {loss} | test acc {acc} | staleness {stale} | {elapsed}s',
+          format:
+            ' {bar} {percentage}% | v{version} | {ups} upd/s | loss {loss} | test acc {acc} | staleness {stale} | {elapsed}s',
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: false,
@@ -30,7 +35,7 @@ export async function followJob(stores: Stores, jobId: string, spec: JobSpec, sh
   bar?.start(100, 0, { version: 0, ups: '0', loss: '-', acc: '-', stale: '0', elapsed: '0' });
   try {
     for (;;) {
-      const summary = await jobSummary(stores, jobId);
+      const summary = await readSummary();
       bar?.update(Math.round(progressOf(summary, spec) * 100), {
         version: summary.version,
         ups: summary.updatesPerSecond.toFixed(1),
@@ -53,7 +58,8 @@ export async function followJob(stores: Stores, jobId: string, spec: JobSpec, sh
 function progressOf(summary: JobSummary, spec: JobSpec): number {
   const { maxUpdates, maxSeconds, targetAccuracy } = spec.stop;
   const parts = [summary.version / maxUpdates, summary.elapsedSeconds / maxSeconds];
-  if (targetAccuracy !== undefined && summary.testAccuracy !== null) parts.push(summary.testAccuracy / targetAccuracy);
+  if (targetAccuracy !== undefined && summary.testAccuracy !== null)
+    parts.push(summary.testAccuracy / targetAccuracy);
   return Math.min(1, Math.max(...parts));
 }
 
@@ -66,12 +72,18 @@ export function formatSummary(summary: JobSummary): string {
     ['variant', `${s.variant}, P=${s.learners}, K=${s.k}`],
     ['updates', `${s.version} in ${s.elapsedSeconds.toFixed(1)} s (${s.updatesPerSecond.toFixed(2)}/s)`],
     ['train loss', fmt(s.loss, 4)],
-    ['test accuracy', s.testAccuracy === null ? '-' : `${fmt(s.testAccuracy, 4)} (version ${s.evaluatedVersion})`],
+    [
+      'test accuracy',
+      s.testAccuracy === null ? '-' : `${fmt(s.testAccuracy, 4)} (version ${s.evaluatedVersion})`,
+    ],
     [
       'gradients',
       `${s.gradients.pushed} pushed, ${s.gradients.applied} applied, ${s.gradients.rejected} rejected, ${s.gradients.pending} pending`,
     ],
-    ['staleness', `mean ${s.staleness.mean.toFixed(2)}, max ${s.staleness.max}, histogram [${s.staleness.histogram.join(', ')}]`],
+    [
+      'staleness',
+      `mean ${s.staleness.mean.toFixed(2)}, max ${s.staleness.max}, histogram [${s.staleness.histogram.join(', ')}]`,
+    ],
     ['cold starts', String(s.coldStarts)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

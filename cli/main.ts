@@ -1,10 +1,23 @@
 import { Command } from 'commander';
 import { KasyncError, ValidationError } from '../engine/errors';
 import * as demo from './commands/demo';
+import * as jobs from './commands/jobs';
+import * as model from './commands/model';
+import * as status from './commands/status';
+import * as stop from './commands/stop';
 import * as train from './commands/train';
+import * as up from './commands/up';
 
 /** Every command lives in `cli/commands/` and registers itself here. */
-const COMMANDS: readonly { register(program: Command): void }[] = [demo, train];
+const COMMANDS: readonly { register(program: Command): void }[] = [
+  demo,
+  up,
+  train,
+  jobs,
+  status,
+  stop,
+  model,
+];
 
 export function buildCli(): Command {
   const program = new Command('kasync')

@@ -2,6 +2,7 @@ import { jobSummary, submitJob } from '../engine/jobs';
 import { parseJobSpec } from '../engine/spec';
 import type { JobSummary } from '../engine/summary';
 import { type Embedded, type EmbeddedOptions, startEmbedded } from '../local/kasync';
+import type { ApiClient } from './client';
 import { followJob } from './follow';
 
 export interface RunOptions extends EmbeddedOptions {
@@ -27,14 +28,59 @@ export async function runOnEmbeddedStack(spec: unknown, options: RunOptions): Pr
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const { jobId, spec: parsed } = await submitJob(embedded.clients, embedded.resources, embedded.stores, spec);
-    await followJob(embedded.stores, jobId, parsed, options.progress);
-    await Promise.race([embedded.stack.lambda.idle(), new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+    const { jobId, spec: parsed } = await submitJob(
+      embedded.clients,
+      embedded.resources,
+      embedded.stores,
+      spec,
+    );
+    await followJob(() => jobSummary(embedded.stores, jobId), parsed, options.progress);
+    await Promise.race([
+      embedded.stack.lambda.idle(),
+      new Promise((resolve) => setTimeout(resolve, DRAIN_MS)),
+    ]);
     await options.onFinished?.(embedded, jobId);
     return await jobSummary(embedded.stores, jobId);
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
     await embedded.stop();
+  }
+}
+
+/**
+ * Submits a job to a kasync API and follows it to the end. Ctrl-C detaches: the job belongs to
+ * the API's stack and keeps running there.
+ */
+export async function runOnEndpoint(
+  client: ApiClient,
+  spec: unknown,
+  options: { progress: boolean },
+): Promise<JobSummary> {
+  const parsed = parseJobSpec(spec); // the API would refuse it too; this fails before any request
+  const { jobId } = await client.submit(spec);
+  const detach = () => {
+    process.stderr.write(
+      `\njob ${jobId} keeps running at ${client.endpoint}; \`kasync stop ${jobId}\` stops it\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', detach);
+  try {
+    await followJob(() => client.summary(jobId), parsed, options.progress);
+    await waitForLearnersToRecord(client, jobId);
+    return await client.summary(jobId);
+  } finally {
+    process.off('SIGINT', detach);
+  }
+}
+
+/** Finished learners record their last invocation as they exit; the summary counts them after. */
+async function waitForLearnersToRecord(client: ApiClient, jobId: string): Promise<void> {
+  const deadline = Date.now() + DRAIN_MS;
+  while (Date.now() < deadline) {
+    const { learners } = await client.metrics(jobId);
+    if (learners.every((l) => l.invocations.some((inv) => inv.epoch === l.epoch))) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
