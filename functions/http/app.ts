@@ -94,6 +94,7 @@ export function createApp(backend: ApiBackend, assets?: DashboardAssets): Hono {
   app.get('/jobs/:id/model', async (c) => {
     const jobId = checkJobId(c.req.param('id'));
     const model = await exportJobModel(stores, jobId);
+    // The encoder's array sits on a plain ArrayBuffer; its type only says ArrayBufferLike.
     return c.body(model.bytes as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
       'Content-Disposition': `attachment; filename="${jobId}-v${model.version}.onnx"`,
