@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { KasyncError, ValidationError } from '../engine/errors';
+import * as audit from './commands/audit';
 import * as demo from './commands/demo';
 import * as jobs from './commands/jobs';
 import * as model from './commands/model';
@@ -17,6 +18,7 @@ const COMMANDS: readonly { register(program: Command): void }[] = [
   status,
   stop,
   model,
+  audit,
 ];
 
 export function buildCli(): Command {
