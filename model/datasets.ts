@@ -3,17 +3,21 @@ import { dirname, join } from 'node:path';
 import { DatasetError, ShardFormatError } from './errors';
 import { createRng, hashSeed, type Rng } from './random';
 
-/** Rows of features (row-major [n, features]) with integer class labels. Treat as read-only: loaded splits are cached. */
+/**
+ * Rows of features (row-major [n, features]) with their labels: class indices (at most 256
+ * classes) or float32 regression targets. Treat as read-only: loaded splits are cached.
+ */
 export interface Split {
   readonly x: Float32Array;
-  readonly y: Uint8Array;
+  readonly y: Uint8Array | Float32Array;
   readonly n: number;
 }
 
 /** What a session consumes; a Split is a Batch. */
 export interface Batch {
   readonly x: Float32Array;
-  readonly y: Int32Array | Uint8Array;
+  /** Class indices, or float32 regression targets. */
+  readonly y: Int32Array | Uint8Array | Float32Array;
   readonly n: number;
 }
 
@@ -222,15 +226,19 @@ export function sampleBatch(
   split: Split,
   batchSize: number,
   rng: Rng,
-  buffers?: { readonly x: Float32Array; readonly y: Uint8Array },
+  buffers?: { readonly x: Float32Array; readonly y: Uint8Array | Float32Array },
 ): Batch {
   const features = featuresOf(split);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new DatasetError(`batch size must be a positive integer, got ${batchSize}`);
   const x = buffers?.x ?? new Float32Array(batchSize * features);
-  const y = buffers?.y ?? new Uint8Array(batchSize);
+  const y =
+    buffers?.y ?? (split.y instanceof Float32Array ? new Float32Array(batchSize) : new Uint8Array(batchSize));
   if (x.length < batchSize * features || y.length < batchSize) {
     throw new DatasetError(`buffers are too small for a batch of ${batchSize} rows`);
+  }
+  if (y instanceof Float32Array !== split.y instanceof Float32Array) {
+    throw new DatasetError('label buffer and split disagree on class labels versus regression targets');
   }
   for (let i = 0; i < batchSize; i++) {
     const row = rng.int(split.n);
@@ -242,9 +250,11 @@ export function sampleBatch(
 
 /**
  * Shard layout (little-endian):
- *   0  magic "KSHD" | 4 version u16 | 6 pixel encoding u8 | 7 reserved u8
+ *   0  magic "KSHD" | 4 version u16 | 6 pixel encoding u8 | 7 label encoding u8
  *   8  n u32 | 12 features u32 | 16 palette size u32
- *   20 palette float32[palette size] | labels u8[n] | pixels
+ *   20 palette float32[palette size] | labels u8[n] or float32[n] | pixels
+ * Labels are class indices u8 (label encoding 0, what shards before regression targets wrote
+ * in the then reserved byte) or float32 regression targets (1).
  * Pixels are float32[n * features], or with the palette encoding one u8 index per value into
  * the palette. The palette stores exact float32 bit patterns, so it is lossless by
  * construction; it is used whenever a shard has at most 256 distinct values (MNIST has 256:
@@ -254,6 +264,7 @@ const SHARD_MAGIC = 0x4448534b; // "KSHD" read as little-endian u32
 const SHARD_VERSION = 1;
 const HEADER_BYTES = 20;
 const PixelEncoding = { float32: 0, palette8: 1 } as const;
+const LabelEncoding = { classes8: 0, float32: 1 } as const;
 
 export function encodeShard(split: Split): Uint8Array {
   const features = featuresOf(split);
@@ -261,11 +272,14 @@ export function encodeShard(split: Split): Uint8Array {
   const palette = findPalette(values);
   const pixelBytes = palette ? values.length : values.length * 4;
   const paletteSize = palette?.length ?? 0;
-  const bytes = new Uint8Array(HEADER_BYTES + paletteSize * 4 + split.n + pixelBytes);
+  const targets = split.y instanceof Float32Array;
+  const labelBytes = targets ? split.n * 4 : split.n;
+  const bytes = new Uint8Array(HEADER_BYTES + paletteSize * 4 + labelBytes + pixelBytes);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, SHARD_MAGIC, true);
   view.setUint16(4, SHARD_VERSION, true);
   view.setUint8(6, palette ? PixelEncoding.palette8 : PixelEncoding.float32);
+  view.setUint8(7, targets ? LabelEncoding.float32 : LabelEncoding.classes8);
   view.setUint32(8, split.n, true);
   view.setUint32(12, features, true);
   view.setUint32(16, paletteSize, true);
@@ -276,8 +290,12 @@ export function encodeShard(split: Split): Uint8Array {
     });
     offset += paletteSize * 4;
   }
-  bytes.set(split.y.subarray(0, split.n), offset);
-  offset += split.n;
+  const labels = split.y.subarray(0, split.n);
+  bytes.set(
+    labels instanceof Float32Array ? new Uint8Array(labels.buffer, labels.byteOffset, labelBytes) : labels,
+    offset,
+  );
+  offset += labelBytes;
   if (palette) {
     const indexOf = new Map(palette.map((bits, i) => [bits, i]));
     const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
@@ -307,15 +325,21 @@ export function decodeShard(bytes: Uint8Array): Split {
   const version = view.getUint16(4, true);
   if (version !== SHARD_VERSION) throw new ShardFormatError(`unsupported shard version ${version}`);
   const encoding = view.getUint8(6);
+  const labelEncoding = view.getUint8(7);
   const n = view.getUint32(8, true);
   const features = view.getUint32(12, true);
   const paletteSize = view.getUint32(16, true);
   if (encoding !== PixelEncoding.float32 && encoding !== PixelEncoding.palette8) {
     throw new ShardFormatError(`unknown pixel encoding ${encoding}`);
   }
+  if (labelEncoding !== LabelEncoding.classes8 && labelEncoding !== LabelEncoding.float32) {
+    throw new ShardFormatError(`unknown label encoding ${labelEncoding}`);
+  }
   const palette8 = encoding === PixelEncoding.palette8;
+  const targets = labelEncoding === LabelEncoding.float32;
   const values = n * features;
-  const expected = HEADER_BYTES + paletteSize * 4 + n + (palette8 ? values : values * 4);
+  const labelBytes = targets ? n * 4 : n;
+  const expected = HEADER_BYTES + paletteSize * 4 + labelBytes + (palette8 ? values : values * 4);
   if (bytes.byteLength !== expected) {
     throw new ShardFormatError(
       `shard of ${n}x${features} should be ${expected} bytes, got ${bytes.byteLength}`,
@@ -326,8 +350,9 @@ export function decodeShard(bytes: Uint8Array): Split {
   const palette = new Uint32Array(paletteSize);
   for (let i = 0; i < paletteSize; i++) palette[i] = view.getUint32(offset + i * 4, true);
   offset += paletteSize * 4;
-  const y = bytes.slice(offset, offset + n);
-  offset += n;
+  const labels = bytes.slice(offset, offset + labelBytes);
+  const y = targets ? new Float32Array(labels.buffer) : labels;
+  offset += labelBytes;
   const x = new Float32Array(values);
   if (palette8) {
     const xBits = new Uint32Array(x.buffer);

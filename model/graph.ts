@@ -156,6 +156,11 @@ export class Graph {
     return candidate;
   }
 
+  /** Marks names as used so freshName never returns them, e.g. before copying another graph's nodes. */
+  reserveNames(names: Iterable<string>): void {
+    for (const name of names) if (name !== '') this.takenNames.add(name);
+  }
+
   addInput(name: string, type: TensorType, shape?: readonly Dim[]): string {
     this.defineTensor(name, 'graph input');
     const info = { name, type, shape };

@@ -4,6 +4,7 @@ export * from './datasets';
 export * from './errors';
 export * from './export';
 export * from './graph';
+export * from './onnx-import';
 export * from './params';
 export * from './random';
 export * from './session';

@@ -25,8 +25,13 @@ export interface StepResult {
 }
 
 export interface Evaluation {
-  /** Mean cross-entropy. */
+  /** The model's loss on the data: mean cross-entropy, or mean squared error. */
   readonly loss: number;
+  /**
+   * Fraction of rows whose largest output is the label. For regression targets, where there
+   * is no right class, the coefficient of determination R^2 = 1 - SSE / SST instead: 1 is a
+   * perfect fit, 0 no better than predicting the mean.
+   */
   readonly accuracy: number;
   readonly n: number;
 }
@@ -50,6 +55,8 @@ export async function createTrainSession(
 ): Promise<TrainSession> {
   const session = await openSession(model.train, options, 'train');
   const features = featureCount(session);
+  const labels = session.inputMetadata.find((input) => input.name === GRAPH_IO.y);
+  const wantsTargets = labels?.isTensor === true && labels.type === 'float32';
   return {
     async step(params, batch) {
       checkFlatSize(model.manifest, params);
@@ -57,9 +64,7 @@ export async function createTrainSession(
       const feeds = {
         ...paramFeeds(model.manifest, params),
         [GRAPH_IO.x]: new ort.Tensor('float32', rows, [batch.n, features]),
-        [GRAPH_IO.y]: new ort.Tensor('int64', BigInt64Array.from(batch.y.subarray(0, batch.n), BigInt), [
-          batch.n,
-        ]),
+        [GRAPH_IO.y]: labelTensor(batch, wantsTargets),
       };
       const outputs = await run(session, feeds, 'train step');
       return {
@@ -71,7 +76,11 @@ export async function createTrainSession(
   };
 }
 
-/** Loss and accuracy from the forward graph's logits, computed in float64 chunk by chunk. */
+/**
+ * Loss and accuracy from the forward graph's output, computed in float64 chunk by chunk. The
+ * output's name tells the loss: `logits` (cross-entropy) or `prediction` (mean squared error,
+ * against targets or against one-hot class labels).
+ */
 export async function createEvalSession(
   model: { readonly forward: Uint8Array; readonly manifest: ParamManifest },
   options?: EvalSessionOptions,
@@ -79,43 +88,103 @@ export async function createEvalSession(
   const session = await openSession(model.forward, options, 'forward');
   const features = featureCount(session);
   const chunkRows = options?.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const output = session.outputNames.includes(GRAPH_IO.logits) ? GRAPH_IO.logits : GRAPH_IO.prediction;
   return {
     async evaluate(params, data) {
       checkFlatSize(model.manifest, params);
       const rows = checkBatch(data, features);
       const feeds = paramFeeds(model.manifest, params);
-      let lossSum = 0;
-      let correct = 0;
+      const metrics = createMetrics(output, data);
       for (let start = 0; start < data.n; start += chunkRows) {
         const count = Math.min(chunkRows, data.n - start);
         const x = new ort.Tensor('float32', rows.subarray(start * features, (start + count) * features), [
           count,
           features,
         ]);
-        const logits = outputTensor(
-          await run(session, { ...feeds, [GRAPH_IO.x]: x }, 'evaluation'),
-          GRAPH_IO.logits,
-        );
-        const classes = logits.dims[1] as number;
-        const values = logits.data;
+        const values = outputTensor(await run(session, { ...feeds, [GRAPH_IO.x]: x }, 'evaluation'), output);
+        const width = values.data.length / count;
         for (let row = 0; row < count; row++) {
-          const label = data.y[start + row] as number;
-          if (!(label < classes))
-            throw new ShapeMismatchError(`label ${label} is not one of the model's ${classes} classes`);
-          const scores = values.subarray(row * classes, (row + 1) * classes);
-          let best = 0;
-          for (let c = 1; c < classes; c++) if ((scores[c] as number) > (scores[best] as number)) best = c;
-          const max = scores[best] as number;
-          let sumExp = 0;
-          for (let c = 0; c < classes; c++) sumExp += Math.exp((scores[c] as number) - max);
-          lossSum += max + Math.log(sumExp) - (scores[label] as number);
-          if (best === label) correct++;
+          metrics.add(values.data.subarray(row * width, (row + 1) * width), start + row);
         }
       }
-      return { loss: lossSum / data.n, accuracy: correct / data.n, n: data.n };
+      return { ...metrics.result(), n: data.n };
     },
     release: () => session.release(),
   };
+}
+
+interface Metrics {
+  add(outputs: Float32Array, row: number): void;
+  result(): { loss: number; accuracy: number };
+}
+
+function createMetrics(output: string, data: Batch): Metrics {
+  if (data.y instanceof Float32Array) return regressionMetrics(data.y, data.n);
+  const labels = data.y;
+  let lossSum = 0;
+  let correct = 0;
+  const crossEntropy = output === GRAPH_IO.logits;
+  return {
+    add(scores, row) {
+      const classes = scores.length;
+      const label = labels[row] as number;
+      if (!(label < classes))
+        throw new ShapeMismatchError(`label ${label} is not one of the model's ${classes} classes`);
+      let best = 0;
+      for (let c = 1; c < classes; c++) if ((scores[c] as number) > (scores[best] as number)) best = c;
+      if (best === label) correct++;
+      if (crossEntropy) {
+        const max = scores[best] as number;
+        let sumExp = 0;
+        for (let c = 0; c < classes; c++) sumExp += Math.exp((scores[c] as number) - max);
+        lossSum += max + Math.log(sumExp) - (scores[label] as number);
+      } else {
+        // Mean over the row's entries of (output - onehot)^2, as the train graph's MSE averages.
+        let squared = 0;
+        for (let c = 0; c < classes; c++) squared += ((scores[c] as number) - (c === label ? 1 : 0)) ** 2;
+        lossSum += squared / classes;
+      }
+    },
+    result: () => ({ loss: lossSum / data.n, accuracy: correct / data.n }),
+  };
+}
+
+function regressionMetrics(targets: Float32Array, n: number): Metrics {
+  let squaredError = 0;
+  let targetSum = 0;
+  let targetSquares = 0;
+  return {
+    add(prediction, row) {
+      if (prediction.length !== 1) {
+        throw new ShapeMismatchError(
+          `regression targets need one output per row, the model gives ${prediction.length}`,
+        );
+      }
+      const target = targets[row] as number;
+      squaredError += ((prediction[0] as number) - target) ** 2;
+      targetSum += target;
+      targetSquares += target * target;
+    },
+    result: () => {
+      const totalSquares = targetSquares - (targetSum * targetSum) / n;
+      return { loss: squaredError / n, accuracy: totalSquares > 0 ? 1 - squaredError / totalSquares : 0 };
+    },
+  };
+}
+
+/** int64 class indices, or the float32 targets of a regression model, as the train graph's `y` expects. */
+function labelTensor(batch: Batch, wantsTargets: boolean): ort.Tensor {
+  const labels = batch.y.subarray(0, batch.n);
+  if (wantsTargets !== labels instanceof Float32Array) {
+    throw new ShapeMismatchError(
+      wantsTargets
+        ? 'this model is trained on regression targets, the batch has class labels'
+        : 'this model is trained on class labels, the batch has regression targets',
+    );
+  }
+  return labels instanceof Float32Array
+    ? new ort.Tensor('float32', labels, [batch.n])
+    : new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [batch.n]);
 }
 
 async function openSession(

@@ -18,18 +18,20 @@ export type ModelConfig =
   | { readonly kind: 'logreg' }
   | { readonly kind: 'mlp'; readonly hidden?: readonly number[]; readonly activation?: Activation }
   /**
-   * Per entry of `channels`: 3x3 convolution (pads 1), ReLU, 2x2 max pooling; then one dense
+   * Per entry of `channels`: 3x3 convolution (pads 1), activation (ReLU by default), 2x2 max
+   * pooling; then one dense
    * layer to the classes. Rows are images [C, H, W] given by `image`, by default one channel
    * of side sqrt(features) (MNIST: [1, 28, 28]).
    */
   | {
       readonly kind: 'cnn';
       readonly channels?: readonly number[];
+      readonly activation?: Activation;
       readonly image?: readonly [number, number, number];
     };
 
 export const MLP_DEFAULTS = { hidden: [128], activation: 'relu' } as const;
-export const CNN_DEFAULTS = { channels: [8, 16] } as const;
+export const CNN_DEFAULTS = { channels: [8, 16], activation: 'relu' } as const;
 
 export interface DataShape {
   readonly features: number;
@@ -42,7 +44,6 @@ export interface DataShape {
  * a new flat vector can be fed every step.
  */
 export interface BuiltModel extends DataShape {
-  readonly config: ModelConfig;
   readonly manifest: ParamManifest;
   /** Inputs: each parameter by name and `x` [N, features]; output `logits` [N, classes]. */
   readonly forward: Uint8Array;
@@ -61,7 +62,6 @@ export function buildModel(config: ModelConfig, data: DataShape): BuiltModel {
   const { forward, loss, manifest, inits } = buildModelGraphs(config, data);
   const train = buildTrainGraph(loss, { loss: GRAPH_IO.loss, manifest });
   return {
-    config,
     features: data.features,
     classes: data.classes,
     manifest,
@@ -150,19 +150,19 @@ export function buildModelGraphs(
         width,
       ]);
       let [depth, rows, columns] = [channels, height, width];
+      const activation = config.activation ?? CNN_DEFAULTS.activation;
       (config.channels ?? CNN_DEFAULTS.channels).forEach((filters, i) => {
         const layer = `conv${i + 1}`;
         const weight = forward.addInput(`${layer}.weight`, floatType, [filters, depth, 3, 3]);
         const bias = forward.addInput(`${layer}.bias`, floatType, [filters]);
         params.push({ name: weight, shape: [filters, depth, 3, 3] }, { name: bias, shape: [filters] });
-        inits.push('he-normal', 'zeros');
+        inits.push(activation === 'relu' ? 'he-normal' : 'glorot-uniform', 'zeros');
         const samePadding = { pads: attr.ints([1, 1, 1, 1]) };
         const convolved = forward.op('Conv', [current, weight, bias], samePadding, { name: layer });
-        const activated = declared(forward.op('Relu', [convolved], undefined, { name: `${layer}.relu` }), [
-          filters,
-          rows,
-          columns,
-        ]);
+        const activated = declared(
+          forward.op(ACTIVATIONS[activation], [convolved], undefined, { name: `${layer}.${activation}` }),
+          [filters, rows, columns],
+        );
         [depth, rows, columns] = [filters, Math.floor(rows / 2), Math.floor(columns / 2)];
         const halving = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
         current = declared(forward.op('MaxPool', [activated], halving, { name: `pool${i + 1}` }), [
@@ -205,7 +205,9 @@ function checkDataShape(config: ModelConfig, data: DataShape): void {
     if (!hidden.every((units) => Number.isInteger(units) && units > 0)) {
       throw new ModelConfigError(`mlp hidden sizes must be positive integers, got [${hidden.join(', ')}]`);
     }
-    if (config.activation !== undefined && !(config.activation in ACTIVATIONS)) {
+  }
+  if ((config.kind === 'mlp' || config.kind === 'cnn') && config.activation !== undefined) {
+    if (!(config.activation in ACTIVATIONS)) {
       throw new ModelConfigError(
         `unknown activation '${config.activation}'; expected one of ${Object.keys(ACTIVATIONS).join(', ')}`,
       );

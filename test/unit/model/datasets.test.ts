@@ -72,7 +72,7 @@ describe('synthetic', () => {
   test('the binary preset has two classes, both well represented', () => {
     const binary = loadBuiltinDataset('synthetic-binary');
     expect(binary.classes).toBe(2);
-    const ones = binary.train.y.reduce((total, label) => total + label, 0);
+    const ones = Array.from(binary.train.y).reduce((total, label) => total + label, 0);
     expect(ones / binary.train.n).toBeGreaterThan(0.3);
     expect(ones / binary.train.n).toBeLessThan(0.7);
   });

@@ -38,14 +38,15 @@ describe('SGD with the train session learns', () => {
   const results: string[] = [];
   afterAll(() => console.log(`training sanity: ${results.join('; ')}`));
 
-  test.each<[string, ModelConfig, number]>([
-    ['MLP', { kind: 'mlp' }, 0.85],
-    ['softmax', { kind: 'softmax' }, 0.8],
-  ])('%s on MNIST, 400 steps of batch 64', async (label, config, minimumAccuracy) => {
+  test.each<[string, ModelConfig, number, number]>([
+    ['MLP', { kind: 'mlp' }, 400, 0.85],
+    ['softmax', { kind: 'softmax' }, 400, 0.8],
+    ['CNN', { kind: 'cnn' }, 500, 0.94],
+  ])('%s on MNIST, %i steps of batch 64', async (label, config, steps, minimumAccuracy) => {
     const data = loadBuiltinDataset('mnist');
     const model = buildModel(config, data);
     const before = await evaluate(model, model.initParams(1), data);
-    const { params, msPerStep } = await trainWithSgd(model, data, 400, 0.1);
+    const { params, msPerStep } = await trainWithSgd(model, data, steps, 0.1);
     const after = await evaluate(model, params, data);
     results.push(
       `${label} test accuracy ${after.accuracy} (loss ${after.loss.toFixed(3)}), ${msPerStep.toFixed(2)} ms/step`,

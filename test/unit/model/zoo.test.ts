@@ -10,6 +10,7 @@ import { createRng } from '../../../model/random';
 import { createTrainSession } from '../../../model/session';
 import { GRAPH_IO } from '../../../model/train-graph';
 import { buildModel, buildModelGraphs, type ModelConfig } from '../../../model/zoo';
+import { float32GradientError } from './float64-reference';
 
 const mnist = () => loadBuiltinDataset('mnist');
 
@@ -189,6 +190,49 @@ describe('whole-model gradients match finite differences', () => {
     );
     expect(float32Error).toBeLessThan(1e-5);
     expect(float64Error).toBeLessThan(1e-6);
+  });
+});
+
+test('CNN: float32 gradients of the whole model match float64 finite differences', async () => {
+  const model = buildModel({ kind: 'cnn' }, mnist());
+  const rng = createRng(4);
+  // Nonzero biases: with zero biases every background pixel sits exactly on ReLU's kink.
+  const params = model.initParams(2).map((value) => value + 0.05 * rng.normal());
+  const { loss } = buildModelGraphs({ kind: 'cnn' }, mnist());
+  const error = await float32GradientError(model, loss, params, sampleBatch(mnist().train, 8, rng));
+  console.log(`CNN whole-model max relative error: float32 ${error.toExponential(1)}`);
+  expect(error).toBeLessThan(1e-4);
+});
+
+describe('the CNN', () => {
+  test('has PyTorch-named conv and dense parameters sized for 28x28 digits', () => {
+    const model = buildModel({ kind: 'cnn' }, mnist());
+    expect(model.manifest.params.map(({ name, shape }) => ({ name, shape }))).toEqual([
+      { name: 'conv1.weight', shape: [8, 1, 3, 3] },
+      { name: 'conv1.bias', shape: [8] },
+      { name: 'conv2.weight', shape: [16, 8, 3, 3] },
+      { name: 'conv2.bias', shape: [16] },
+      { name: 'fc.weight', shape: [10, 16 * 7 * 7] },
+      { name: 'fc.bias', shape: [10] },
+    ]);
+    const wide = buildModel(
+      { kind: 'cnn', channels: [4, 4, 4], activation: 'tanh', image: [3, 8, 8] },
+      { features: 192, classes: 3 },
+    );
+    expect(wide.manifest.params.at(-2)?.shape).toEqual([3, 4]);
+  });
+
+  test('rejects images it cannot take', () => {
+    expect(() => buildModel({ kind: 'cnn' }, { features: 10, classes: 2 })).toThrow(
+      /square one-channel images/,
+    );
+    expect(() => buildModel({ kind: 'cnn', image: [3, 4, 4] }, { features: 10, classes: 2 })).toThrow(
+      /does not hold/,
+    );
+    expect(() => buildModel({ kind: 'cnn', channels: [2, 2, 2] }, { features: 16, classes: 2 })).toThrow(
+      /too small/,
+    );
+    expect(() => buildModel({ kind: 'cnn', channels: [] }, mnist())).toThrow(/channels/);
   });
 });
 

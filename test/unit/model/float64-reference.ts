@@ -1,0 +1,173 @@
+import * as ort from 'onnxruntime-node';
+import type { Batch } from '../../../model/datasets';
+import {
+  type AttributeValue,
+  attr,
+  Graph,
+  type GraphNode,
+  intAttr,
+  intsAttr,
+  type TensorData,
+  TensorTypeCode,
+  tensor,
+} from '../../../model/graph';
+import type { ParamManifest } from '../../../model/params';
+import { createRng } from '../../../model/random';
+import { createTrainSession } from '../../../model/session';
+import { GRAPH_IO } from '../../../model/train-graph';
+
+/**
+ * Whole-model gradient checks for models with Conv, which onnxruntime runs only in float32.
+ * Finite differences of a float32 loss are too coarse once ReLU and max-pool kinks are
+ * near (which a CNN on MNIST always has), so the reference is a float64 twin of the loss
+ * graph: the same nodes in float64, with each Conv spelled as padded strided slices times
+ * the weight's kernel taps (MatMul), ops onnxruntime has in float64.
+ */
+export function float64Twin(graph: Graph): Graph {
+  const twin = new Graph(`${graph.name}_float64`, graph.opset);
+  const widen = (type: string) => (type === 'float32' ? 'float64' : type);
+  for (const input of graph.inputs) twin.addInput(input.name, widen(input.type) as 'float64', input.shape);
+  for (const [name, value] of graph.initializers) twin.addInitializer(name, widenTensor(value));
+  for (const node of graph.nodes) {
+    if (node.opType === 'Conv') convAsSlices(twin, graph, node);
+    else twin.addNode({ ...node, attributes: widenAttributes(node) });
+  }
+  for (const output of graph.outputs)
+    twin.addOutput(output.name, widen(output.type) as 'float64', output.shape);
+  return twin;
+}
+
+function widenTensor(value: TensorData): TensorData {
+  return value.type === 'float32'
+    ? { type: 'float64', dims: value.dims, data: Float64Array.from(value.data) }
+    : value;
+}
+
+function widenAttributes(node: GraphNode): Record<string, AttributeValue> {
+  const widened: Record<string, AttributeValue> = {};
+  for (const [name, value] of Object.entries(node.attributes)) {
+    if (value.kind === 'tensor') widened[name] = attr.tensor(widenTensor(value.value));
+    else if (
+      node.opType === 'Cast' &&
+      name === 'to' &&
+      value.kind === 'int' &&
+      value.value === TensorTypeCode.float32
+    ) {
+      widened[name] = attr.int(TensorTypeCode.float64);
+    } else widened[name] = value;
+  }
+  return widened;
+}
+
+/** 2-D, group-1 Conv with a static input size as sum over taps (i, j) of slice(Xpad) x W[:, :, i, j]. */
+function convAsSlices(twin: Graph, source: Graph, node: GraphNode): void {
+  const [x, w, b] = node.inputs as [string, string, string | undefined];
+  const [, , height, width] = source.valueInfo(x)?.shape as number[];
+  const [, , kh, kw] = source.valueInfo(w)?.shape as number[];
+  if (intAttr(node, 'group', 1) !== 1 || [height, width, kh, kw].some((dim) => typeof dim !== 'number')) {
+    throw new Error(`float64Twin handles 2-D group-1 Conv of static size only (node ${node.name})`);
+  }
+  const [sh, sw] = intsAttr(node, 'strides') ?? [1, 1];
+  const [dh, dw] = intsAttr(node, 'dilations') ?? [1, 1];
+  const [pt, pl, pb, pr] = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+  const outH =
+    Math.floor(
+      ((height as number) + (pt as number) + (pb as number) - (dh as number) * ((kh as number) - 1) - 1) /
+        (sh as number),
+    ) + 1;
+  const outW =
+    Math.floor(
+      ((width as number) + (pl as number) + (pr as number) - (dw as number) * ((kw as number) - 1) - 1) /
+        (sw as number),
+    ) + 1;
+  const int64 = (values: number[]) => twin.constant(tensor.int64(values));
+  const padded = twin.op('Pad', [
+    x,
+    int64([0, 0, pt as number, pl as number, 0, 0, pb as number, pr as number]),
+  ]);
+  const channelsLast = twin.op('Transpose', [padded], { perm: attr.ints([0, 2, 3, 1]) });
+  const taps: string[] = [];
+  for (let i = 0; i < (kh as number); i++) {
+    for (let j = 0; j < (kw as number); j++) {
+      const [top, left] = [i * (dh as number), j * (dw as number)];
+      const window = twin.op('Slice', [
+        channelsLast,
+        int64([top, left]),
+        int64([top + (outH - 1) * (sh as number) + 1, left + (outW - 1) * (sw as number) + 1]),
+        int64([1, 2]),
+        int64([sh as number, sw as number]),
+      ]);
+      const tap = twin.op('Reshape', [
+        twin.op('Slice', [w, int64([i, j]), int64([i + 1, j + 1]), int64([2, 3])]),
+        int64([0, -1]),
+      ]);
+      taps.push(twin.op('MatMul', [window, twin.op('Transpose', [tap])]));
+    }
+  }
+  const summed = twin.op('Transpose', [twin.op('Sum', taps)], { perm: attr.ints([0, 3, 1, 2]) });
+  const inputs = b ? [summed, twin.op('Reshape', [b, int64([1, -1, 1, 1])])] : [summed];
+  twin.addNode({
+    opType: inputs.length > 1 ? 'Add' : 'Identity',
+    inputs,
+    outputs: [...node.outputs],
+    name: node.name,
+  });
+}
+
+/**
+ * max over a few coordinates per parameter of |g32 - numeric| / max(|numeric|, scale), where
+ * g32 is the train graph's float32 gradient, `numeric` a float64 central difference (h = 1e-6)
+ * of the twin's loss, and `scale` the RMS gradient (float32 accumulation error is relative to
+ * the gradient's overall size, not to one tiny entry).
+ */
+export async function float32GradientError(
+  model: { readonly train: Uint8Array; readonly manifest: ParamManifest },
+  lossGraph: Graph,
+  params: Float32Array,
+  batch: Batch,
+  coordinatesPerParam = 5,
+): Promise<number> {
+  const train = await createTrainSession(model);
+  const { grad } = await train.step(params, batch);
+  await train.release();
+  const features = batch.x.length / batch.n;
+  const reference = await ort.InferenceSession.create(float64Twin(lossGraph).toBytes());
+  const lossAt = async (flat: Float64Array) => {
+    const feeds: Record<string, ort.Tensor> = {
+      [GRAPH_IO.x]: new ort.Tensor('float64', Float64Array.from(batch.x), [batch.n, features]),
+      [GRAPH_IO.y]:
+        batch.y instanceof Float32Array
+          ? new ort.Tensor('float64', Float64Array.from(batch.y), [batch.n])
+          : new ort.Tensor('int64', BigInt64Array.from(batch.y, BigInt), [batch.n]),
+    };
+    for (const spec of model.manifest.params) {
+      feeds[spec.name] = new ort.Tensor(
+        'float64',
+        flat.subarray(spec.offset, spec.offset + spec.size),
+        spec.shape,
+      );
+    }
+    return Number((await reference.run(feeds))[GRAPH_IO.loss]?.data[0]);
+  };
+  const scale = Math.sqrt(grad.reduce((total, g) => total + g * g, 0) / grad.length);
+  const rng = createRng(11);
+  const base = Float64Array.from(params);
+  let worst = 0;
+  for (const spec of model.manifest.params) {
+    for (let k = 0; k < coordinatesPerParam; k++) {
+      const index = spec.offset + rng.int(spec.size);
+      const step = 1e-6;
+      const shifted = Float64Array.from(base);
+      shifted[index] = (base[index] as number) + step;
+      const up = await lossAt(shifted);
+      shifted[index] = (base[index] as number) - step;
+      const numeric = (up - (await lossAt(shifted))) / (2 * step);
+      worst = Math.max(
+        worst,
+        Math.abs((grad[index] as number) - numeric) / Math.max(Math.abs(numeric), scale),
+      );
+    }
+  }
+  await reference.release();
+  return worst;
+}
