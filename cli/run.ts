@@ -1,14 +1,15 @@
+import { type AuditReport, auditJob } from '../engine/audit';
 import { jobSummary, submitJob } from '../engine/jobs';
 import { parseJobSpec } from '../engine/spec';
 import type { JobSummary } from '../engine/summary';
-import { type Embedded, type EmbeddedOptions, startEmbedded } from '../local/kasync';
+import { type EmbeddedOptions, startEmbedded } from '../local/kasync';
 import type { ApiClient } from './client';
 import { followJob } from './follow';
 
 export interface RunOptions extends EmbeddedOptions {
   readonly progress: boolean;
-  /** Also return an audit of the finished job before the stack stops. */
-  readonly onFinished?: (embedded: Embedded, jobId: string) => Promise<void>;
+  /** Audit the finished job before the stack stops and add the report to the summary. */
+  readonly audit?: boolean;
 }
 
 /** How long finished learners get to record their counters before the stack stops. */
@@ -18,7 +19,10 @@ const DRAIN_MS = 15_000;
  * Starts an embedded stack, runs one job on it to the end, and stops everything it started,
  * also on Ctrl-C (the stack's children die with it).
  */
-export async function runOnEmbeddedStack(spec: unknown, options: RunOptions): Promise<JobSummary> {
+export async function runOnEmbeddedStack(
+  spec: unknown,
+  options: RunOptions,
+): Promise<JobSummary & { audit?: AuditReport }> {
   parseJobSpec(spec); // a bad spec fails before anything starts
   const embedded = await startEmbedded(options);
   const interrupted = () => {
@@ -39,8 +43,8 @@ export async function runOnEmbeddedStack(spec: unknown, options: RunOptions): Pr
       embedded.stack.lambda.idle(),
       new Promise((resolve) => setTimeout(resolve, DRAIN_MS)),
     ]);
-    await options.onFinished?.(embedded, jobId);
-    return await jobSummary(embedded.stores, jobId);
+    const summary = await jobSummary(embedded.stores, jobId);
+    return options.audit ? { ...summary, audit: await auditJob(embedded.stores, jobId) } : summary;
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

@@ -6,12 +6,15 @@ import { createStores } from '../../engine/store';
 import { startEmbedded } from '../../local/kasync';
 import { printResult } from '../io';
 
-function formatAudit(report: AuditReport): string {
+export function formatAudit(report: AuditReport): string {
   const { gradients: g } = report;
   const head = report.ok
     ? `audit of ${report.jobId}: OK — ${report.versionsVerified} of ${report.version} versions replayed bit for bit`
     : `audit of ${report.jobId}: FAILED — ${report.versionsVerified} of ${report.version} versions replayed bit for bit`;
-  const lines = [head, `  gradients: ${g.acknowledged} acknowledged, ${g.applied} applied, ${g.pending} pending`];
+  const lines = [
+    head,
+    `  gradients: ${g.acknowledged} acknowledged, ${g.applied} applied, ${g.pending} pending`,
+  ];
   for (const problem of report.problems) lines.push(`  - ${problem}`);
   return lines.join('\n');
 }

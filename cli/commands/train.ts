@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
+import type { AuditReport } from '../../engine/audit';
+import { ValidationError } from '../../engine/errors';
+import type { JobSummary } from '../../engine/summary';
 import { ApiClient, endpointOption } from '../client';
 import { formatSummary } from '../follow';
 import { printResult, readSpec } from '../io';
 import { runOnEmbeddedStack, runOnEndpoint } from '../run';
+import { formatAudit } from './audit';
 
 export function register(program: Command): void {
   endpointOption(
@@ -13,12 +17,27 @@ export function register(program: Command): void {
     .argument('<spec>', 'job spec file')
     .option('--json', 'print the summary as one JSON object on the last line')
     .option('--data-dir <dir>', 'keep the embedded stack data here (without --endpoint)')
-    .action(async (file: string, opts: { endpoint?: string; json?: boolean; dataDir?: string }) => {
-      const spec = await readSpec(file);
-      const progress = !opts.json;
-      const summary = opts.endpoint
-        ? await runOnEndpoint(new ApiClient(opts.endpoint), spec, { progress })
-        : await runOnEmbeddedStack(spec, { progress, dataDir: opts.dataDir });
-      printResult(summary, opts.json, () => formatSummary(summary));
-    });
+    .option('--audit', 'replay the finished job before the embedded stack stops; adds `audit` to the summary')
+    .action(
+      async (
+        file: string,
+        opts: { endpoint?: string; json?: boolean; dataDir?: string; audit?: boolean },
+      ) => {
+        const spec = await readSpec(file);
+        const progress = !opts.json;
+        if (opts.endpoint && opts.audit) {
+          throw new ValidationError(
+            '--audit',
+            'needs the embedded stack: audit a job on an API with `kasync audit`',
+          );
+        }
+        const { audit, ...summary }: JobSummary & { audit?: AuditReport } = opts.endpoint
+          ? await runOnEndpoint(new ApiClient(opts.endpoint), spec, { progress })
+          : await runOnEmbeddedStack(spec, { progress, dataDir: opts.dataDir, audit: opts.audit });
+        printResult(audit ? { ...summary, audit } : summary, opts.json, () =>
+          audit ? `${formatSummary(summary)}\n${formatAudit(audit)}` : formatSummary(summary),
+        );
+        if (audit && !audit.ok) process.exitCode = 1;
+      },
+    );
 }

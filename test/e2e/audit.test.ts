@@ -24,10 +24,11 @@ describe('kasync audit', () => {
     const spec = path.join(dir, 'spec.yaml');
     writeFileSync(spec, 'model: softmax\ndataset: mnist\nlearners: 3\nk: 2\nstop: {maxUpdates: 30}\n');
     const data = path.join(dir, 'data');
-    const trained = kasync('train', spec, '--json', '--data-dir', data);
+    const trained = kasync('train', spec, '--json', '--data-dir', data, '--audit');
     expect(trained.code).toBe(0);
-    const { jobId, version } = JSON.parse(trained.last);
+    const { jobId, version, audit } = JSON.parse(trained.last);
     expect(version).toBe(30);
+    expect(audit).toMatchObject({ ok: true, versionsVerified: 30 });
 
     const clean = kasync('audit', jobId, '--json', '--data-dir', data);
     expect(clean.code).toBe(0);
