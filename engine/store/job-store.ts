@@ -18,7 +18,7 @@ import {
 import { ddbKeys, JOB_SK } from '../keys';
 import type { JobSpec } from '../spec';
 import type { Usage } from '../usage';
-import { isConditionFailed, storeCall } from './translate';
+import { applied, isConditionFailed, storeCall } from './translate';
 
 export const JobStatus = { running: 'RUNNING', done: 'DONE', stopped: 'STOPPED', failed: 'FAILED' } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
@@ -319,8 +319,8 @@ export class JobStore {
 
   /** Writes the audit record of a version once; false when it already exists (a redo). */
   async putCommitRecord(jobId: string, record: CommitRecord): Promise<boolean> {
-    try {
-      await this.call(`commit ${record.version}`, () =>
+    return applied(() =>
+      this.call(`commit ${record.version}`, () =>
         this.db.send(
           new PutCommand({
             TableName: this.table,
@@ -328,12 +328,8 @@ export class JobStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -347,8 +343,8 @@ export class JobStore {
     leaseMs: number,
     now: number,
   ): Promise<boolean> {
-    try {
-      await this.call(`job ${jobId}`, () =>
+    return applied(() =>
+      this.call(`job ${jobId}`, () =>
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
@@ -365,12 +361,8 @@ export class JobStore {
             },
           }),
         ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Ends a running job; false when it had already ended (only the first reason is kept). */
@@ -380,8 +372,8 @@ export class JobStore {
     reason: string,
     now: number,
   ): Promise<boolean> {
-    try {
-      await this.call(`job ${jobId}`, () =>
+    return applied(() =>
+      this.call(`job ${jobId}`, () =>
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
@@ -397,12 +389,8 @@ export class JobStore {
             },
           }),
         ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Stores an evaluation on its commit item and, unless a newer one is there, on the job item. */
@@ -418,8 +406,9 @@ export class JobStore {
         }),
       ),
     );
-    try {
-      await this.call(`job ${jobId}`, () =>
+    // A newer evaluation already there wins.
+    await applied(() =>
+      this.call(`job ${jobId}`, () =>
         this.db.send(
           new UpdateCommand({
             TableName: this.table,
@@ -429,10 +418,8 @@ export class JobStore {
             ExpressionAttributeValues: { ':eval': evaluation, ':v': evaluation.version },
           }),
         ),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+      ),
+    );
   }
 
   async getCommit(jobId: string, version: number): Promise<CommitRecord> {

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import { LearnerFencedError } from '../errors';
 import { ddbKeys } from '../keys';
 import type { InvocationRecord, LearnerCounters } from './job-store';
-import { isConditionFailed, storeCall } from './translate';
+import { applied, isConditionFailed, storeCall } from './translate';
 
 /** Who holds a learner's current invocation, as its learner item says. */
 export interface LearnerClaim {
@@ -103,8 +103,8 @@ export class LearnerStore {
     nonce: string,
     now: number,
   ): Promise<number | undefined> {
-    try {
-      await this.update(jobId, learner, {
+    const took = await applied(() =>
+      this.update(jobId, learner, {
         UpdateExpression: 'SET epoch = :next, claim = :nonce, aliveAt = :now',
         ConditionExpression: 'epoch = :e AND claim = :claim AND aliveAt = :seen',
         ExpressionAttributeValues: {
@@ -115,12 +115,9 @@ export class LearnerStore {
           ':nonce': nonce,
           ':now': now,
         },
-      });
-      return seen.epoch + 1;
-    } catch (error) {
-      if (isConditionFailed(error)) return undefined;
-      throw error;
-    }
+      }),
+    );
+    return took ? seen.epoch + 1 : undefined;
   }
 
   /** Proves the claim is still this invocation's and flushes counters; throws LearnerFencedError if not. */
