@@ -4,6 +4,7 @@ import * as audit from './commands/audit';
 import * as demo from './commands/demo';
 import * as jobs from './commands/jobs';
 import * as model from './commands/model';
+import * as simulate from './commands/simulate';
 import * as status from './commands/status';
 import * as stop from './commands/stop';
 import * as train from './commands/train';
@@ -19,6 +20,7 @@ const COMMANDS: readonly { register(program: Command): void }[] = [
   stop,
   model,
   audit,
+  simulate,
 ];
 
 export function buildCli(): Command {
