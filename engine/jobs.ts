@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { buildModel } from '../model/zoo';
+import type { AssetOptions } from './assets';
 import type { AwsClients, Resources } from './aws';
-import { ensureDataset } from './datasets';
 import { ValidationError } from './errors';
 import { invokeLearner } from './invocation';
 import { JOB_ID_PATTERN, learnerIds, s3Keys } from './keys';
+import { resolveJobModel } from './models';
 import type { JobDescriptor } from './runtime';
 import { type JobSpec, parseJobSpec } from './spec';
 import type { Stores } from './store';
@@ -25,15 +25,16 @@ export function checkJobId(jobId: string): string {
 /**
  * Validates a spec and lays the job out in the stores (DESIGN.md §2): dataset shards if
  * missing, spec and model graphs, w[0], then the job item, which makes the job visible.
+ * Local model and CSV paths are uploaded and the stored spec points at their S3 URIs;
+ * `assets.localPaths` says whether this process may read local paths (engine/assets.ts).
  */
 export async function createJob(
   stores: Stores,
   input: unknown,
   now = Date.now(),
+  assets: AssetOptions = {},
 ): Promise<{ jobId: string; spec: JobSpec }> {
-  const spec = parseJobSpec(input);
-  const dataset = await ensureDataset(stores.blobs, spec.dataset);
-  const model = buildModel(spec.model, { features: dataset.features, classes: dataset.classes });
+  const { spec, model, dataset } = await resolveJobModel(stores.blobs, parseJobSpec(input), assets);
   const jobId = newJobId(now);
   const descriptor: JobDescriptor = { jobId, spec, params: model.manifest, dataset, createdAt: now };
   await Promise.all([

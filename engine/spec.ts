@@ -6,18 +6,94 @@ import { VARIANT_NAMES, VARIANTS } from './variants';
 const positive = z.number().positive();
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const modelSchema = z.union([
-  z.enum(['softmax', 'logreg', 'mlp']).transform((kind) => ({ kind })),
-  z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('softmax') }),
-    z.strictObject({ kind: z.literal('logreg') }),
-    z.strictObject({
-      kind: z.literal('mlp'),
-      hidden: z.array(count(1, 4096)).min(1).max(8).optional(),
-      activation: z.enum(['relu', 'tanh', 'sigmoid']).optional(),
-    }),
-  ]),
+const activationSchema = z.enum(['relu', 'tanh', 'sigmoid']);
+
+/** Model zoo entries by `kind`. */
+const zooModelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('softmax') }),
+  z.strictObject({ kind: z.literal('logreg') }),
+  z.strictObject({
+    kind: z.literal('mlp'),
+    hidden: z.array(count(1, 4096)).min(1).max(8).optional(),
+    activation: activationSchema.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('cnn'),
+    /** Filters of each 3x3 conv + pool layer. */
+    channels: z.array(count(1, 512)).min(1).max(4).optional(),
+    activation: activationSchema.optional(),
+    /** [channels, height, width] of a row; default one channel, square. */
+    image: z.tuple([count(1, 64), count(1, 4096), count(1, 4096)]).optional(),
+  }),
 ]);
+
+/** A user's ONNX model, e.g. exported from PyTorch; recognized by its `onnx` key. */
+const onnxModelSchema = z
+  .strictObject({
+    kind: z.literal('onnx').optional(),
+    /** A local path (read and uploaded by the CLI) or s3://bucket/key. */
+    onnx: z.string().min(1),
+    /** The graph input fed with dataset rows; optional when the graph has one. */
+    input: z.string().min(1).optional(),
+    /** The output the loss applies to (logits or prediction); optional when the graph has one. */
+    output: z.string().min(1).optional(),
+    loss: z.enum(['cross-entropy', 'mse']).default('cross-entropy'),
+  })
+  .transform((model) => ({ ...model, kind: 'onnx' as const }));
+
+/**
+ * A union's own error says only that no form matched. For an object, report the first problem
+ * of the form `objectForm` picks for it, with its path inside the field (e.g. `loss: ...`).
+ */
+function unionError(expected: string, objectForm: (input: object) => number) {
+  return (issue: {
+    code?: string;
+    input?: unknown;
+    errors?: { path: PropertyKey[]; message: string; code: string }[][];
+  }) => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const { input } = issue;
+    const first =
+      typeof input === 'object' && input !== null ? issue.errors?.[objectForm(input)]?.[0] : undefined;
+    return first && first.path.length > 0 && first.code !== 'invalid_union'
+      ? `${first.path.join('.')}: ${first.message}`
+      : expected;
+  };
+}
+
+const modelSchema = z.union(
+  [
+    z.enum(['softmax', 'logreg', 'mlp', 'cnn']).transform((kind) => ({ kind })),
+    zooModelSchema,
+    onnxModelSchema,
+  ],
+  {
+    error: unionError(
+      'expected a built-in model (softmax, logreg, mlp, cnn), {kind, ...options} or {onnx, input, output, loss}',
+      (input) => ('onnx' in input ? 2 : 1),
+    ),
+  },
+);
+
+const datasetSchema = z.union(
+  [
+    z.enum(['mnist', 'synthetic', 'synthetic-binary']),
+    z.strictObject({
+      /** A local path (read and uploaded by the CLI) or s3://bucket/key of a CSV file with a header row. */
+      csv: z.string().min(1),
+      /** Header name of the label column: class indices, or regression targets for an MSE model. */
+      label: z.string().min(1),
+      /** Fraction of rows held out for evaluation. */
+      testFraction: z.number().gt(0).lt(1).default(0.2),
+    }),
+  ],
+  {
+    error: unionError(
+      'expected a built-in dataset (mnist, synthetic, synthetic-binary) or {csv, label, testFraction}',
+      () => 1,
+    ),
+  },
+);
 
 const stragglersSchema = z.discriminatedUnion('distribution', [
   z.strictObject({ distribution: z.literal('none') }),
@@ -40,7 +116,7 @@ const lrSchema = z.strictObject({
 export const jobSpecSchema = z
   .strictObject({
     model: modelSchema,
-    dataset: z.enum(['mnist', 'synthetic']),
+    dataset: datasetSchema,
     variant: z.enum(VARIANT_NAMES as [string, ...string[]]).default('k-async'),
     learners: count(1, 1000).default(4),
     k: count(1, 1000).optional(),
@@ -80,6 +156,7 @@ export const jobSpecSchema = z
 
 type ParsedSpec = z.output<typeof jobSpecSchema>;
 export type ModelSpec = ParsedSpec['model'];
+export type DatasetSpec = ParsedSpec['dataset'];
 export type StragglerSpec = ParsedSpec['stragglers'];
 export type LrSpec = ParsedSpec['lr'] & { etaMax: number };
 

@@ -1,5 +1,6 @@
 /** The public surface of `model/` for the engine, functions and CLI. */
 export * from './autodiff';
+export * from './csv';
 export * from './datasets';
 export * from './errors';
 export * from './export';

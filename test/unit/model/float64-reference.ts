@@ -62,40 +62,36 @@ function widenAttributes(node: GraphNode): Record<string, AttributeValue> {
 /** 2-D, group-1 Conv with a static input size as sum over taps (i, j) of slice(Xpad) x W[:, :, i, j]. */
 function convAsSlices(twin: Graph, source: Graph, node: GraphNode): void {
   const [x, w, b] = node.inputs as [string, string, string | undefined];
-  const [, , height, width] = source.valueInfo(x)?.shape as number[];
-  const [, , kh, kw] = source.valueInfo(w)?.shape as number[];
-  if (intAttr(node, 'group', 1) !== 1 || [height, width, kh, kw].some((dim) => typeof dim !== 'number')) {
+  const spatial = (name: string) => source.valueInfo(name)?.shape?.slice(2);
+  const [height, width] = spatial(x) ?? [];
+  const [kh, kw] = spatial(w) ?? [];
+  if (
+    intAttr(node, 'group', 1) !== 1 ||
+    typeof height !== 'number' ||
+    typeof width !== 'number' ||
+    typeof kh !== 'number' ||
+    typeof kw !== 'number'
+  ) {
     throw new Error(`float64Twin handles 2-D group-1 Conv of static size only (node ${node.name})`);
   }
-  const [sh, sw] = intsAttr(node, 'strides') ?? [1, 1];
-  const [dh, dw] = intsAttr(node, 'dilations') ?? [1, 1];
-  const [pt, pl, pb, pr] = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
-  const outH =
-    Math.floor(
-      ((height as number) + (pt as number) + (pb as number) - (dh as number) * ((kh as number) - 1) - 1) /
-        (sh as number),
-    ) + 1;
-  const outW =
-    Math.floor(
-      ((width as number) + (pl as number) + (pr as number) - (dw as number) * ((kw as number) - 1) - 1) /
-        (sw as number),
-    ) + 1;
+  const [sh = 1, sw = 1] = intsAttr(node, 'strides') ?? [];
+  const [dh = 1, dw = 1] = intsAttr(node, 'dilations') ?? [];
+  const [pt = 0, pl = 0, pb = 0, pr = 0] = intsAttr(node, 'pads') ?? [];
+  const outH = Math.floor((height + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const outW = Math.floor((width + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   const int64 = (values: number[]) => twin.constant(tensor.int64(values));
-  const padded = twin.op('Pad', [
-    x,
-    int64([0, 0, pt as number, pl as number, 0, 0, pb as number, pr as number]),
-  ]);
+  const padded = twin.op('Pad', [x, int64([0, 0, pt, pl, 0, 0, pb, pr])]);
   const channelsLast = twin.op('Transpose', [padded], { perm: attr.ints([0, 2, 3, 1]) });
   const taps: string[] = [];
-  for (let i = 0; i < (kh as number); i++) {
-    for (let j = 0; j < (kw as number); j++) {
-      const [top, left] = [i * (dh as number), j * (dw as number)];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const [top, left] = [i * dh, j * dw];
       const window = twin.op('Slice', [
         channelsLast,
         int64([top, left]),
-        int64([top + (outH - 1) * (sh as number) + 1, left + (outW - 1) * (sw as number) + 1]),
+        int64([top + (outH - 1) * sh + 1, left + (outW - 1) * sw + 1]),
         int64([1, 2]),
-        int64([sh as number, sw as number]),
+        int64([sh, sw]),
       ]);
       const tap = twin.op('Reshape', [
         twin.op('Slice', [w, int64([i, j]), int64([i + 1, j + 1]), int64([2, 3])]),
