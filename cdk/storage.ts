@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { s3Keys } from '../engine/keys';
 
@@ -23,10 +24,14 @@ export class Storage extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
+      // ACLs off: only IAM policies grant access.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
       autoDeleteObjects: !props.retainData,
       lifecycleRules: [
         { prefix: s3Keys.gradientPrefix, expiration: Duration.days(props.gradientRetentionDays ?? 30) },
+        // The SDK uploads in one part, but a part left by anything else should not be billed forever.
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
     this.table = new TableV2(this, 'Table', {
@@ -37,5 +42,15 @@ export class Storage extends Construct {
       deletionProtection: Boolean(props.retainData),
       removalPolicy,
     });
+    NagSuppressions.addResourceSuppressions(this.bucket, [
+      {
+        id: 'AwsSolutions-S1',
+        reason:
+          'No server access logs: learners write a gradient object every few seconds each, so access ' +
+          'logs would cost more than the data they describe. Every object is written by the two kasync ' +
+          'functions, whose own logs and the API access logs record who started what; enable CloudTrail ' +
+          'S3 data events for an audit trail of object access.',
+      },
+    ]);
   }
 }

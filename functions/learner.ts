@@ -5,6 +5,14 @@ import { parseLearnerInvocation } from '../engine/invocation-event';
 import { JobRuntime } from '../engine/runtime';
 import { createStores } from '../engine/store';
 import { UsageMeter } from '../engine/usage';
+import {
+  addLambdaContext,
+  createLogger,
+  createMetrics,
+  flushMetrics,
+  type LambdaContextFields,
+  MetricUnit,
+} from './observability';
 
 /** The learner Lambda: parse the event, build (or reuse) the job's runtime, run the engine. */
 
@@ -13,17 +21,60 @@ const clients = createClients(process.env, usage);
 const resources = resourcesFromEnv();
 const stores = createStores(clients, resources);
 
+const logger = createLogger('kasync-learner');
+const metrics = createMetrics('kasync-learner', logger);
+// Rounds this process committed, tallied as each commit returns: no extra request, no extra await.
+const committed = { updates: 0, gradients: 0, stalenessSum: 0 };
+const commit = stores.jobs.commit.bind(stores.jobs);
+stores.jobs.commit = (jobId, round, now) =>
+  commit(jobId, round, now).then((state) => {
+    committed.updates += 1;
+    committed.gradients += round.consumed.length;
+    for (const entry of round.consumed) committed.stalenessSum += round.fromVersion - entry.version;
+    return state;
+  });
+
 // A container keeps the runtime of the job it last served; a new job replaces it.
 let current: { jobId: string; runtime: Promise<JobRuntime> } | undefined;
 let invocationsInProcess = 0;
 
 const optionalNumber = (value: string | undefined) => (value ? Number(value) : undefined);
 
-interface LambdaContext {
+interface LambdaContext extends LambdaContextFields {
   getRemainingTimeInMillis(): number;
 }
 
 export async function handler(event: unknown, context: LambdaContext) {
+  addLambdaContext(logger, context);
+  const before = { ...committed };
+  const coldStart = invocationsInProcess === 0;
+  try {
+    const result = await learn(event, context);
+    const updates = committed.updates - before.updates;
+    const gradients = committed.gradients - before.gradients;
+    metrics.addMetric('GradientsPushed', MetricUnit.Count, result.pushed);
+    metrics.addMetric('GradientsRejected', MetricUnit.Count, result.rejected);
+    metrics.addMetric('UpdatesCommitted', MetricUnit.Count, updates);
+    if (gradients > 0)
+      metrics.addMetric(
+        'StalenessMean',
+        MetricUnit.Count,
+        (committed.stalenessSum - before.stalenessSum) / gradients,
+      );
+    metrics.addMetric('ColdStart', MetricUnit.Count, coldStart ? 1 : 0);
+    if (result.end !== 'ran')
+      metrics.addMetric(result.end === 'duplicate' ? 'Duplicates' : 'Fenced', MetricUnit.Count, 1);
+    logger.info('invocation ended', { ...result, updates, coldStart });
+    return result;
+  } catch (error) {
+    logger.error('invocation failed', error as Error);
+    throw error;
+  } finally {
+    flushMetrics(metrics);
+  }
+}
+
+async function learn(event: unknown, context: LambdaContext) {
   const invocation = parseLearnerInvocation(event);
   const coldStart = invocationsInProcess++ === 0;
   const buildStart = performance.now();
