@@ -63,14 +63,14 @@ export interface ApiClientOptions {
 }
 
 /** Signs a request to API Gateway: the headers to send (signature included). */
-type RequestSigner = (request: {
+export type RequestSigner = (request: {
   method: string;
   url: URL;
   headers: Record<string, string>;
   body?: string;
 }) => Promise<Record<string, string>>;
 
-function sigv4Signer(region: string, credentials?: CredentialProvider): RequestSigner {
+export function sigv4Signer(region: string, credentials?: CredentialProvider): RequestSigner {
   // Loaded on first use, so that talking to `kasync up` never loads the credential chain.
   let signer: Promise<import('@smithy/signature-v4').SignatureV4> | undefined;
   const load = async () => {
