@@ -1,6 +1,7 @@
 import { attr, type GraphNode, intAttr, TensorTypeCode, tensor } from '../../graph';
 import type { GradientContext, GradientRule } from '../rule';
 import {
+  autoPadReason,
   effectivePads,
   fitSpatial,
   scatterAddFlat,
@@ -43,6 +44,7 @@ export const maxPoolGradient: GradientRule = {
 
 function isTiling(node: GraphNode, window: WindowAttributes & { kernel: readonly number[] }): boolean {
   return (
+    autoPadReason(node) === undefined &&
     intAttr(node, 'ceil_mode', 0) === 0 &&
     window.kernel.every((size, i) => size === window.strides[i]) &&
     window.dilations.every((dilation) => dilation === 1) &&

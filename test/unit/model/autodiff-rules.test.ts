@@ -416,6 +416,13 @@ const cases: Record<string, Record<string, RuleCase>> = {
       FLOAT32_PIECEWISE_LINEAR,
       { ...separated([2, 3, 4, 6]), declaredShape: ['N', 'C', 'H', 'W'] },
     ),
+    'float32, auto_pad SAME_UPPER (implicit end padding: Indices path)': pool(
+      'MaxPool',
+      [1, 2, 5, 5],
+      { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' },
+      FLOAT32_PIECEWISE_LINEAR,
+      separated([1, 2, 5, 5]),
+    ),
     'float32 tiling, 1-D': pool(
       'MaxPool',
       [2, 3, 9],
