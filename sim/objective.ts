@@ -60,16 +60,17 @@ export function linearObjective(
         } else {
           delta[0] = ((probabilities[1] as number) - label) / batch.n;
         }
+        const rows = batch.x;
         const x = row * features;
         for (let o = 0; o < outputs; o++) {
           const d = delta[o] as number;
           const w = o * features;
           for (let f = 0; f < features; f++)
-            gradient64[w + f] = (gradient64[w + f] as number) + d * (batch.x[x + f] as number);
+            gradient64[w + f] = (gradient64[w + f] as number) + d * (rows[x + f] as number);
           gradient64[biasOffset + o] = (gradient64[biasOffset + o] as number) + d;
         }
       }
-      return { loss: loss / batch.n, grad: Float32Array.from(gradient64) };
+      return { loss: loss / batch.n, grad: new Float32Array(gradient64) };
     },
     evaluate(weights) {
       return evaluateLinear(model, weights, data.test, features, classes);

@@ -37,7 +37,20 @@ import type { Objective } from './objective';
  * position K-1 aggregates: GET the K gradients (in parallel), PUT w[v+1] and the commit item (in
  * parallel), commit; then it commits any further full round. After a push the learner follows
  * the variant's rule: wait for the version that applies its gradient, or continue at once on the
- * version its arrival returned.
+ * version its arrival returned. A refused arrival does what the learner does: stale (sync
+ * variants) waits for the next version; already-in-round (k-async) and backlog (async variants,
+ * 2K pending) wait for a version newer than the last one read, then the same gradient arrives again.
+ *
+ * Where the accounting differs from the live engine:
+ * - Stale work under the sync variants is cancelled at each update by default (the paper's and
+ *   the closed forms' assumption); `staleWork: 'reject'` is what the engine does (see StaleWork).
+ * - A waiting learner hears of a commit one storage read after it, unless `polling` replays the
+ *   engine's poll schedule (ENGINE_POLL).
+ * - Not modelled: Lambda hand-overs to the next epoch (and the cold start they may bring) after
+ *   the first one, heartbeats, evaluation time on the aggregator, takeovers of stalled rounds
+ *   (no aggregator dies here), and the learner's own, possibly older, view of K under AdaSync
+ *   (arrivals use the current K). Storage operations are i.i.d. draws, with no queueing at a
+ *   hot item.
  */
 
 /**
@@ -46,9 +59,10 @@ import type { Objective } from './objective';
  * - `cancel` (the paper's setting, and the closed forms'): at each update the learners still
  *   computing on the old version are told at once and restart on the new one.
  * - `reject` (the live engine): they finish, their arrival is refused as stale (counted as
- *   rejected), and they wait for the next version. This wastes the rest of each cancelled
- *   computation, so per-iteration times are longer than the closed forms say (except for the
- *   exponential's K-sync, where memorylessness hides it only for the learners, not the rounds).
+ *   rejected), and they wait for the next version. The rest of each stale computation is lost
+ *   time, so rounds take longer than the closed forms say; bench/sim-predict.bench.ts measures an
+ *   embedded-stack k-sync (P = 4, K = 2) at about half the paper's rate, and the simulator in this
+ *   mode predicts it.
  */
 export type StaleWork = 'cancel' | 'reject';
 
