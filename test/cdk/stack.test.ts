@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { App, Aspects } from 'aws-cdk-lib';
@@ -87,6 +87,8 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
   beforeAll(() => {
     ({ app, stack, template } = synth());
   });
+  // The assembly holds copies of the layer and the bundles (about 70 MB).
+  afterAll(() => rmSync(app.outdir, { recursive: true, force: true }));
 
   it('keeps the bucket private, encrypted, TLS-only and ACL-free, expiring gradient blobs', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
@@ -351,11 +353,13 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
 });
 
 describe('KasyncStack configured (arm64, JWT, capped learners, retained data)', () => {
+  let app: App;
   let template: Template;
   let stack: KasyncStack;
 
+  afterAll(() => rmSync(app.outdir, { recursive: true, force: true }));
   beforeAll(() => {
-    ({ stack, template } = synth({
+    ({ app, stack, template } = synth({
       config: {
         architecture: Architecture.ARM_64,
         apiAuth: { kind: 'jwt', issuer: 'https://issuer.example.com', audience: ['kasync-cli'] },
