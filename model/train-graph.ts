@@ -79,6 +79,7 @@ export function buildLossGraph(
   return graph;
 }
 
+/** One-hot float [N, C] of the int64 labels `y`, C read from the scores (OneHot takes float32 values only). */
 function oneHotLabels(graph: Graph, scores: string, floatType: FloatType): string {
   const name = { name: 'mse/one_hot' };
   const classCount = graph.op(
@@ -87,19 +88,11 @@ function oneHotLabels(graph: Graph, scores: string, floatType: FloatType): strin
     { axis: attr.int(0) },
     name,
   );
-  const classIds = graph.op(
-    'Range',
-    [graph.constant(tensor.int64([0], [])), classCount, graph.constant(tensor.int64([1], []))],
-    undefined,
-    name,
-  );
-  const labelColumn = graph.op('Unsqueeze', [GRAPH_IO.y, graph.constant(tensor.int64([1]))], undefined, name);
-  return graph.op(
-    'Cast',
-    [graph.op('Equal', [labelColumn, classIds], undefined, name)],
-    { to: attr.int(TensorTypeCode[floatType]) },
-    name,
-  );
+  const offOn = graph.constant(tensor.float('float32', [0, 1], [2]));
+  const encoded = graph.op('OneHot', [GRAPH_IO.y, classCount, offOn], { axis: attr.int(-1) }, name);
+  return floatType === 'float32'
+    ? encoded
+    : graph.op('Cast', [encoded], { to: attr.int(TensorTypeCode[floatType]) }, name);
 }
 
 /**

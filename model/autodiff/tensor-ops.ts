@@ -49,16 +49,16 @@ export function dimension(ctx: GradientContext, tensorName: string, axis: number
   return ctx.op('Gather', [ctx.op('Shape', [tensorName]), ctx.int64([axis], [])], { axis: attr.int(0) });
 }
 
-/** For scores [N, C] and integer labels [N]: the one-hot float matrix [N, C] of the labels. */
+/**
+ * For scores [N, C] and integer labels [N]: the one-hot float matrix [N, C] of the labels.
+ * onnxruntime's OneHot takes int64 indices and float32 values, hence the casts (a cast to the
+ * type a tensor already has is removed when the session loads).
+ */
 export function oneHot(ctx: GradientContext, labels: string, scores: string): string {
-  const classIds = ctx.op('Range', [ctx.int64([0], []), dimension(ctx, scores, 1), ctx.int64([1], [])]);
-  const labelColumn = ctx.op('Unsqueeze', [
-    ctx.op('Cast', [labels], { to: attr.int(TensorTypeCode.int64) }),
-    ctx.int64([1]),
-  ]);
-  return ctx.op('Cast', [ctx.op('Equal', [labelColumn, classIds])], {
-    to: attr.int(TensorTypeCode[ctx.floatType]),
-  });
+  const indices = ctx.op('Cast', [labels], { to: attr.int(TensorTypeCode.int64) });
+  const offOn = ctx.constant(tensor.float('float32', [0, 1], [2]));
+  const encoded = ctx.op('OneHot', [indices, dimension(ctx, scores, 1), offOn], { axis: attr.int(-1) });
+  return ctx.floatType === 'float32' ? encoded : asFloat(ctx, encoded);
 }
 
 /** Scales a per-row loss gradient [N, C] by the incoming gradient of a loss with `reduction`. */
