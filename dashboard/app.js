@@ -13,6 +13,9 @@
   const charts = {};
   let jobSpecSchema;
   let selected = null;
+  /** The selected job's commits so far: each poll asks only for the versions it may not have. */
+  let commits = [];
+  let lastEvaluated = 0;
   let pollTimer = null;
 
   // ---- API ----
@@ -39,9 +42,10 @@
 
   function setupForm(schema) {
     jobSpecSchema = schema;
-    const modelNames = schemaAt('model').anyOf.find((branch) => branch.type === 'string').enum;
-    fillSelect('model', modelNames, 'softmax');
-    fillSelect('dataset', schemaAt('dataset').enum, 'mnist');
+    // Models and datasets are a name or an object (a user's ONNX model, a CSV): the form offers the names.
+    const names = (path) => schemaAt(path).anyOf.find((branch) => branch.type === 'string').enum;
+    fillSelect('model', names('model'), 'softmax');
+    fillSelect('dataset', names('dataset'), 'mnist');
     fillSelect('variant', schemaAt('variant').enum, schemaAt('variant').default);
     fillSelect('lr.schedule', schemaAt('lr.schedule').enum, schemaAt('lr.schedule').default);
     const distributions = schemaAt('stragglers').oneOf;
@@ -161,6 +165,8 @@
 
   function select(jobId) {
     selected = jobId || null;
+    commits = [];
+    lastEvaluated = 0;
     $('#job').hidden = !selected;
     $('#empty').hidden = Boolean(selected);
     for (const row of document.querySelectorAll('#jobs tbody tr'))
@@ -184,8 +190,18 @@
     if (!jobId) return;
     let running = true;
     try {
-      const [summary, metrics] = await Promise.all([api(`/jobs/${jobId}`), api(`/jobs/${jobId}/metrics`)]);
+      // An evaluation lands on its commit just after the commit: versions after the last
+      // evaluated one may still get theirs, so they are asked for again.
+      const last = commits.length > 0 ? commits[commits.length - 1].version : 0;
+      const since = Math.min(last, lastEvaluated);
+      const [summary, recent] = await Promise.all([
+        api(`/jobs/${jobId}`),
+        api(`/jobs/${jobId}/metrics?since=${since}`),
+      ]);
       if (jobId !== selected) return;
+      commits = commits.filter((c) => c.version <= since).concat(recent.commits);
+      lastEvaluated = summary.evaluatedVersion ?? 0;
+      const metrics = { ...recent, commits };
       running = summary.status === 'RUNNING';
       // The list refreshes on its own schedule; a job that just ended should not wait for it.
       if ($('#job-status').textContent !== summary.status) refreshJobs().catch(() => {});

@@ -432,12 +432,17 @@ export class JobStore {
     return result.Item as CommitRecord;
   }
 
-  async listCommits(jobId: string): Promise<CommitRecord[]> {
-    return (await this.queryPrefix(jobId, ddbKeys.commitPrefix)) as unknown as CommitRecord[];
+  /** Commit records in version order; `afterVersion` skips the ones a poller already has. */
+  async listCommits(jobId: string, afterVersion = 0): Promise<CommitRecord[]> {
+    // One condition on the sort key is all a query takes: a range of commit keys.
+    return (await this.query(jobId, 'sk BETWEEN :first AND :last', {
+      ':first': ddbKeys.commit(jobId, afterVersion + 1).sk,
+      ':last': ddbKeys.commit(jobId, 9_999_999_999).sk,
+    })) as unknown as CommitRecord[];
   }
 
   async listLearners(jobId: string): Promise<LearnerRecord[]> {
-    const items = await this.queryPrefix(jobId, ddbKeys.learnerPrefix);
+    const items = await this.query(jobId, 'begins_with(sk, :prefix)', { ':prefix': ddbKeys.learnerPrefix });
     return items.map((item) => ({
       learner: String(item.learner),
       epoch: Number(item.epoch ?? 0),
@@ -479,7 +484,11 @@ export class JobStore {
     return jobs.sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  private async queryPrefix(jobId: string, prefix: string): Promise<Record<string, unknown>[]> {
+  private async query(
+    jobId: string,
+    sortKeyCondition: string,
+    values: Record<string, string>,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -487,8 +496,8 @@ export class JobStore {
         this.db.send(
           new QueryCommand({
             TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': ddbKeys.job(jobId).pk, ':prefix': prefix },
+            KeyConditionExpression: `pk = :pk AND ${sortKeyCondition}`,
+            ExpressionAttributeValues: { ':pk': ddbKeys.job(jobId).pk, ...values },
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),

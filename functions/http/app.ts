@@ -6,11 +6,12 @@ import type { AwsClients, Resources } from '../../engine/aws';
 import { KasyncError, NotFoundError, StoreUnreachableError, ValidationError } from '../../engine/errors';
 import { checkJobId, jobSummary, stopJob, submitJob } from '../../engine/jobs';
 import type { Stores } from '../../engine/store';
+import { validate } from '../../engine/validate';
 import { type DashboardAssets, dashboardAssetRoutes, readAsset } from './assets';
 import { jobListEntry, jobMetrics } from './metrics';
 import { exportJobModel } from './model';
 import { openApiDocument } from './openapi';
-import type { ApiErrorBody } from './schemas';
+import { type ApiErrorBody, sinceSchema } from './schemas';
 
 /** What the API runs on: the embedded stack's clients and stores, or AWS's. */
 export interface ApiBackend {
@@ -77,9 +78,10 @@ export function createApp(backend: ApiBackend, assets?: DashboardAssets): Hono {
 
   app.get('/jobs/:id/metrics', async (c) => {
     const jobId = checkJobId(c.req.param('id'));
+    const since = validate(sinceSchema, c.req.query('since') ?? '0', 'since');
     const [state, commits, learners] = await Promise.all([
       stores.jobs.getJob(jobId),
-      stores.jobs.listCommits(jobId),
+      stores.jobs.listCommits(jobId, since),
       stores.jobs.listLearners(jobId),
     ]);
     return c.json(jobMetrics(state, commits, learners, Date.now()));

@@ -51,7 +51,7 @@ export function jobListEntry(state: JobState): JobList['jobs'][number] {
     status: state.status,
     reason: state.reason,
     model: spec.model.kind,
-    dataset: spec.dataset,
+    dataset: typeof spec.dataset === 'string' ? spec.dataset : `csv ${spec.dataset.csv}`,
     variant: spec.variant,
     learners: spec.learners,
     k: spec.k,

@@ -6,6 +6,7 @@ import {
   jobListSchema,
   jobSummarySchema,
   metricsSchema,
+  sinceSchema,
   submittedSchema,
 } from './schemas';
 
@@ -60,7 +61,10 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/jobs/{id}/metrics': {
-        parameters: [jobIdParameter],
+        parameters: [
+          jobIdParameter,
+          { name: 'since', in: 'query', required: false, schema: component(sinceSchema) },
+        ],
         get: {
           summary: 'Time series: every committed version, every learner invocation',
           responses: {

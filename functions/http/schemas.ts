@@ -11,6 +11,14 @@ import type { JobSummary } from '../../engine/summary';
 
 export const jobIdSchema = z.string().regex(JOB_ID_PATTERN).describe('a job id, e.g. job-lx2k9a1b-3f9a0c');
 
+/** `?since=V` on the metrics: only the versions after V (a poller sends the last one it has). */
+export const sinceSchema = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(9_999_999_999)
+  .describe('return only the commits after this version');
+
 const statusSchema = z.enum(Object.values(JobStatus) as [JobStatus, ...JobStatus[]]);
 
 export const errorSchema = z.object({

@@ -146,6 +146,13 @@ describe('HTTP API', () => {
         field: 'jobId',
       },
       {
+        what: 'a metrics cursor that is not a version',
+        request: () => get('/jobs/job-nosuch-000000/metrics?since=-3'),
+        status: 400,
+        error: /^since: /,
+        field: 'since',
+      },
+      {
         what: 'a very long id',
         request: () => get(`/jobs/${'a'.repeat(300)}/metrics`),
         status: 400,
@@ -269,6 +276,8 @@ describe('HTTP API', () => {
     const metrics = documented(metricsSchema, await json(get(`/jobs/${jobId}/metrics`)));
     expect(metrics.commits.map((c) => c.version)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(metrics.commits.filter((c) => c.eval).map((c) => c.version)).toEqual([20, 40, 60]);
+    const recent = documented(metricsSchema, await json(get(`/jobs/${jobId}/metrics?since=55`)));
+    expect(recent.commits.map((c) => c.version)).toEqual([56, 57, 58, 59, 60]);
     for (const commit of metrics.commits) {
       expect(commit.at).toBeGreaterThanOrEqual(metrics.createdAt);
       expect(commit.grads).toHaveLength(K);

@@ -33,6 +33,9 @@ describe('k-async job on the embedded stack', () => {
 
     const commits = await embedded.stores.jobs.listCommits(jobId);
     expect(commits.map((c) => c.version)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect((await embedded.stores.jobs.listCommits(jobId, 140)).map((c) => c.version)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 141),
+    );
     const applied = commits.flatMap((c) => c.grads.map((g) => g.grad));
     expect(new Set(applied).size).toBe(applied.length);
     for (const commit of commits) {
