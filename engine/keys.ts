@@ -28,6 +28,12 @@ export const ddbKeys = {
   job: (job: string) => ({ pk: `JOB#${job}`, sk: JOB_SK }),
   commit: (job: string, version: number) => ({ pk: `JOB#${job}`, sk: `V#${pad(version)}` }),
   learner: (job: string, learner: string) => ({ pk: `JOB#${job}`, sk: `L#${learner}` }),
+  /** The job index: one partition whose sort keys order jobs by creation time. */
+  jobIndexPk: 'JOBS',
+  jobIndexEntry: (job: string, createdAt: number) => ({
+    pk: 'JOBS',
+    sk: `${String(createdAt).padStart(15, '0')}#${job}`,
+  }),
   /** Sort-key prefixes for querying one kind of item of a job. */
   commitPrefix: 'V#',
   learnerPrefix: 'L#',

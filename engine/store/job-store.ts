@@ -1,9 +1,10 @@
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AdaptiveK } from '../adasync';
@@ -15,7 +16,7 @@ import {
   StaleVersionError,
   VersionAlreadyCommittedError,
 } from '../errors';
-import { ddbKeys, JOB_SK } from '../keys';
+import { ddbKeys } from '../keys';
 import type { JobSpec } from '../spec';
 import type { Usage } from '../usage';
 import { applied, isConditionFailed, storeCall } from './translate';
@@ -126,6 +127,9 @@ export interface LearnerRecord extends LearnerCounters {
   readonly history: readonly InvocationRecord[];
 }
 
+/** DynamoDB's BatchGetItem takes at most this many keys. */
+const BATCH_GET_MAX = 100;
+
 export const EMPTY_STATS: StalenessStats = { applied: 0, sum: 0, max: 0, histogram: [] };
 
 /** How an arrival is conditioned; derived from the variant rule by the protocol. */
@@ -174,6 +178,12 @@ export class JobStore {
       stats: EMPTY_STATS,
       createdAt: now,
     };
+    // The index entry first: one without its job is skipped by listJobs; a job without one would be invisible.
+    await this.call('job index', () =>
+      this.db.send(
+        new PutCommand({ TableName: this.table, Item: { ...ddbKeys.jobIndexEntry(jobId, now), jobId } }),
+      ),
+    );
     await this.call(`job ${jobId}`, () =>
       this.db.send(
         new PutCommand({
@@ -464,23 +474,37 @@ export class JobStore {
     }));
   }
 
-  async listJobs(): Promise<JobState[]> {
+  /**
+   * The newest jobs first, from the job index (one partition, newest key first) and then their
+   * job items in batches: no scan of the table, whose items are mostly commits.
+   */
+  async listJobs(limit = 100): Promise<JobState[]> {
+    const index = await this.call('job index', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': ddbKeys.jobIndexPk },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    const ids = (index.Items ?? []).map((item) => String(item.jobId));
     const jobs: JobState[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call('jobs', () =>
-        this.db.send(
-          new ScanCommand({
-            TableName: this.table,
-            FilterExpression: 'sk = :state',
-            ExpressionAttributeValues: { ':state': JOB_SK },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) jobs.push(toJobState(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for (let start = 0; start < ids.length; start += BATCH_GET_MAX) {
+      let keys: Record<string, unknown>[] | undefined = ids
+        .slice(start, start + BATCH_GET_MAX)
+        .map(ddbKeys.job);
+      while (keys && keys.length > 0) {
+        const requested: Record<string, unknown>[] = keys;
+        const page: BatchGetCommandOutput = await this.call('jobs', () =>
+          this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: requested } } })),
+        );
+        for (const item of page.Responses?.[this.table] ?? []) jobs.push(toJobState(item));
+        keys = page.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
     return jobs.sort((a, b) => b.createdAt - a.createdAt);
   }
 

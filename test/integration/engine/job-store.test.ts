@@ -129,6 +129,16 @@ describe('JobStore on dynalite', () => {
     expect((await stores.jobs.getJob(jobId)).reason).toBe('by request');
   });
 
+  it('lists jobs newest first from the index, without a scan', async () => {
+    const first = await newJob();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await newJob();
+    const listed = (await stores.jobs.listJobs()).map((j) => j.jobId);
+    expect(listed.indexOf(second)).toBeLessThan(listed.indexOf(first));
+    expect(listed.indexOf(first)).toBeGreaterThanOrEqual(0);
+    expect((await stores.jobs.listJobs(1)).map((j) => j.jobId)).toEqual([second]);
+  });
+
   it('lets one of many claim a stalled round', async () => {
     const jobId = await newJob();
     const now = Date.now();
