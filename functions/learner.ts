@@ -58,7 +58,7 @@ export async function handler(event: unknown, context: LambdaContext) {
     if (gradients > 0)
       metrics.addMetric(
         'StalenessMean',
-        MetricUnit.Count,
+        MetricUnit.NoUnit,
         (committed.stalenessSum - before.stalenessSum) / gradients,
       );
     metrics.addMetric('ColdStart', MetricUnit.Count, coldStart ? 1 : 0);
