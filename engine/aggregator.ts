@@ -56,6 +56,7 @@ export async function aggregateRound(
     k: state.k,
     grads: round.map((entry, i) => ({
       grad: entry.grad,
+      ms: entry.ms,
       learner: entry.learner,
       version: entry.version,
       staleness: staleness[i],

@@ -30,11 +30,6 @@ export interface DatasetManifest {
 
 const ROWS_PER_SHARD = 1000;
 
-/** A short name for listings: the built-in name, or the CSV's URI and label column. */
-export function describeDataset(spec: DatasetSpec): string {
-  return typeof spec === 'string' ? spec : `${spec.csv} (label ${spec.label})`;
-}
-
 /**
  * Puts a built-in dataset's shards under `datasets/{name}/` unless they are there already.
  * The manifest is written last, so a manifest implies all its shards exist; two concurrent

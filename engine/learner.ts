@@ -44,8 +44,8 @@ export function emptyProgress(): LearnerProgress {
   return { pushed: 0, rejected: 0, busyMs: 0, idleMs: 0 };
 }
 
-const POLL_MIN_MS = 5;
-const POLL_MAX_MS = 40;
+/** Polling of the job item by a waiting learner: from the minimum, growing by a factor up to the max. */
+export const POLL = { minMs: 5, maxMs: 40, growth: 1.5 } as const;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -100,16 +100,33 @@ export async function runLearner(
   /** Polls until the version reaches `target`, taking over a stalled round meanwhile. */
   const waitForVersion = async (target: number): Promise<JobState> => {
     const waitStart = Date.now();
-    let delay = POLL_MIN_MS;
+    let delay: number = POLL.minMs;
     let state = await jobs.getJob(jobId);
     while (running(state) && state.version < target && timeLeft()) {
       await beat();
       await sleep(delay);
-      delay = Math.min(POLL_MAX_MS, delay * 1.5);
+      delay = Math.min(POLL.maxMs, delay * POLL.growth);
       state = await enforceDeadline(await takeOverIfStalled(await jobs.getJob(jobId)));
     }
     progress.idleMs += Date.now() - waitStart;
     return state;
+  };
+
+  /**
+   * The injected straggler delay. Where stale gradients are refused anyway, the delay is cut
+   * short (false) once the version moves on, as the paper cancels stragglers.
+   */
+  const straggle = async (ms: number, version: number): Promise<boolean> => {
+    if (!rule.rejectsStale) {
+      await sleep(ms);
+      return true;
+    }
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await sleep(Math.min(left, POLL.maxMs));
+      if ((await jobs.getJob(jobId)).version !== version) return false;
+    }
+    return true;
   };
 
   let state = await jobs.getJob(jobId);
@@ -123,9 +140,22 @@ export async function runLearner(
     const batch = sampleBatch(runtime.trainData, spec.batchSize, random);
     const { loss, grad } = await runtime.train.step(weights, batch);
     const delaySeconds = sampleStragglerDelay(spec.stragglers, random);
-    if (delaySeconds > 0) await sleep(delaySeconds * 1000);
+    if (delaySeconds > 0 && !(await straggle(delaySeconds * 1000, version))) {
+      // Sync variants: the round closed during the delay; the paper cancels such work.
+      progress.rejected++;
+      progress.busyMs += Date.now() - stepStart;
+      state = await jobs.getJob(jobId);
+      continue;
+    }
     const ordinal = arrivalOrdinal(epoch, seq);
-    const entry = { grad: gradientId(learner, epoch, seq++), learner, version, loss, at: 0 };
+    const entry = {
+      grad: gradientId(learner, epoch, seq++),
+      learner,
+      version,
+      loss,
+      at: 0,
+      ms: Date.now() - stepStart,
+    };
     await blobs.putGradient(jobId, entry.grad, grad);
     progress.busyMs += Date.now() - stepStart;
 

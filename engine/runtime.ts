@@ -6,7 +6,7 @@ import { loadSplit } from './datasets';
 import { s3Keys } from './keys';
 import type { JobSpec } from './spec';
 import type { Stores } from './store';
-import { WeightsCache } from './weights-cache';
+import { WEIGHTS_RING, WeightsCache } from './weights-cache';
 
 /** What `jobs/{job}/spec.json` holds: everything a cold learner needs besides the blobs. */
 export interface JobDescriptor {
@@ -16,9 +16,6 @@ export interface JobDescriptor {
   readonly dataset: DatasetManifest;
   readonly createdAt: number;
 }
-
-/** Versions kept in memory: enough for the staleness a handful of learners produce. */
-const WEIGHTS_RING = 16;
 
 /**
  * A job as one process sees it: stores, the train session, the training data and a ring of

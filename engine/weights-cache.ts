@@ -1,3 +1,6 @@
+/** Versions a learner process keeps in memory: enough for the staleness a handful of learners produce. */
+export const WEIGHTS_RING = 16;
+
 /**
  * A small ring of recent weight versions. Learners and aggregators mostly touch the newest few
  * versions; older ones (a very stale gradient's weights for dutta-joshi) fall back to the loader.

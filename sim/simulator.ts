@@ -1,4 +1,5 @@
 import { type AdaptiveK, nextK } from '../engine/adasync';
+import { POLL } from '../engine/learner';
 import { learningRate, squaredDistance } from '../engine/lr';
 import {
   appliedByVersion,
@@ -14,6 +15,7 @@ import type { JobSpec } from '../engine/spec';
 import { EMPTY_STATS, type PendingEntry, type StalenessStats } from '../engine/store/job-store';
 import { addStaleness, applyUpdate } from '../engine/update';
 import { AfterPush, variantRule } from '../engine/variants';
+import { WEIGHTS_RING } from '../engine/weights-cache';
 import { createRng, hashSeed, type Rng } from '../model/random';
 import {
   createSampler,
@@ -66,8 +68,12 @@ import type { Objective } from './objective';
  */
 export type StaleWork = 'cancel' | 'reject';
 
-/** engine/learner.ts waits by polling the job item: 5 ms, growing by 1.5x up to 40 ms. */
-export const ENGINE_POLL = { minSeconds: 0.005, maxSeconds: 0.04, growth: 1.5 } as const;
+/** engine/learner.ts waits by polling the job item (POLL), here in seconds. */
+export const ENGINE_POLL = {
+  minSeconds: POLL.minMs / 1000,
+  maxSeconds: POLL.maxMs / 1000,
+  growth: POLL.growth,
+} as const;
 
 export interface SimulationConfig {
   /** Variant, learners (P), k, lr, stragglers (added to every compute time), evalEvery, adasync, seed. */
@@ -147,9 +153,6 @@ const KINDS = 4;
 
 const Phase = { computing: 0, waiting: 1, aggregating: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
-
-/** Versions of the weights a learner process keeps (engine/runtime.ts WEIGHTS_RING). */
-const WEIGHTS_RING = 16;
 
 interface SimLearner {
   readonly id: string;
@@ -334,6 +337,8 @@ class Simulation {
       version: learner.version,
       loss: 0,
       at: time,
+      // Compute times are the simulator's input; entries only carry what the protocol reads.
+      ms: 0,
     };
     this.tryArrival(learner, time, entry, arrivalOrdinal(1, learner.seq++));
   }

@@ -33,6 +33,8 @@ export interface PendingEntry {
   readonly loss: number;
   /** Arrival time (ms since epoch): a full round older than the lease may be taken over. */
   readonly at: number;
+  /** Time the gradient took: the mini-batch computation and the injected straggler delay, ms. */
+  readonly ms: number;
 }
 
 export interface StalenessStats {
@@ -77,6 +79,8 @@ export interface JobState {
 
 export interface CommitGradient {
   readonly grad: string;
+  /** Compute time of the gradient (PendingEntry.ms): what a simulation is fed to predict a job. */
+  readonly ms: number;
   readonly learner: string;
   readonly version: number;
   readonly staleness: number;

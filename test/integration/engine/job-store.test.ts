@@ -21,6 +21,7 @@ describe('JobStore on dynalite', () => {
     version,
     loss: 1,
     at: Date.now(),
+    ms: 0,
   });
   const distinct = { distinct: true, k: 3 };
   const ordinalOf = (e: PendingEntry) => Number(e.grad.split('-')[1]);

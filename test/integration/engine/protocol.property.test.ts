@@ -92,6 +92,7 @@ class ArriveCommand implements fc.AsyncCommand<Model, Real> {
       version,
       loss: 1,
       at: 0,
+      ms: 0,
     };
     const rule = ruleFor(model, version);
     const expected: ArrivalOutcome = arrive(model.state, entry, rule, seq);

@@ -42,7 +42,7 @@ function simulate(variant: VariantName, learners: number, k: number, actions: re
       if (state.version < waitingFor[learner]) continue;
       const version = Math.max(seen[learner], 0);
       const ordinal = seq[learner]++;
-      const entry: PendingEntry = { grad: `${id}/${ordinal}`, learner: id, version, loss: 0, at: 0 };
+      const entry: PendingEntry = { grad: `${id}/${ordinal}`, learner: id, version, loss: 0, at: 0, ms: 0 };
       const outcome = arrive(state, entry, arrivalRuleFor({ variant, k }, version), ordinal);
       if (outcome.accepted) {
         state = outcome.state;
