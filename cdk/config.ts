@@ -42,7 +42,7 @@ export const DEFAULT_CONFIG: KasyncConfig = {
   learnerMaxConcurrency: undefined,
   apiMemoryMb: 1024,
   apiAuth: { kind: 'iam' },
-  // The dashboard polls about three routes a second per open page; the CLI one.
+  // A dashboard open on a running job sends about 2.5 requests a second.
   apiRateLimit: 20,
   apiBurstLimit: 40,
   logRetentionDays: RetentionDays.ONE_MONTH,
