@@ -14,6 +14,9 @@ export async function readSpec(file: string): Promise<unknown> {
   try {
     return json ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ValidationError('(spec)', `${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new ValidationError(
+      '(spec)',
+      `${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
   }
 }
