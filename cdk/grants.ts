@@ -19,12 +19,18 @@ export const S3_ACCESS = {
 
 /**
  * The DynamoDB actions each function needs, from the commands the stores send
- * (engine/store/*.ts: Get, Put, Update, Query; Scan lists jobs for `GET /jobs`). Nothing deletes
- * items: commit records are the audit log.
+ * (engine/store/*.ts: Get, Put, Update, Query; BatchGet reads the job items the job index lists
+ * for `GET /jobs`). Nothing scans, and nothing deletes items: commit records are the audit log.
  */
 export const DYNAMODB_ACTIONS = {
   learner: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-  api: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'],
+  api: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:Query',
+    'dynamodb:BatchGetItem',
+  ],
 } as const;
 
 export function grantStorage(

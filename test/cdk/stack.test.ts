@@ -247,7 +247,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
     expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|"Action":"\w+:\*"/);
   });
 
-  it('gives the API its prefixes, Scan for the job list, and invoking the learner', () => {
+  it('gives the API its prefixes, BatchGetItem for the job list, and invoking the learner', () => {
     const statements = statementsOf(template, 'ApiRole');
     expect(objectSuffixes(statements, 's3:GetObject')).toEqual(['datasets/*', 'jobs/*', 'uploads/*']);
     expect(objectSuffixes(statements, 's3:PutObject')).toEqual(['datasets/*', 'jobs/*', 'uploads/*']);
@@ -281,6 +281,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
       UpdateCommand: 'dynamodb:UpdateItem',
       QueryCommand: 'dynamodb:Query',
       ScanCommand: 'dynamodb:Scan',
+      BatchGetCommand: 'dynamodb:BatchGetItem',
       GetObjectCommand: 's3:GetObject',
       HeadObjectCommand: 's3:GetObject',
       PutObjectCommand: 's3:PutObject',
@@ -300,6 +301,10 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
       ...actionsOf(statementsOf(template, 'ApiRole')),
     ]);
     for (const command of commands) expect(granted).toContain(toAction[command]);
+    // And nothing more: every granted data action is one a command needs (ListBucket aside: see grants.ts).
+    const needed = new Set([...commands].map((command) => toAction[command]));
+    const dataActions = [...granted].filter((action) => /^(dynamodb|s3|lambda):/.test(action));
+    expect(dataActions.filter((action) => !needed.has(action) && action !== 's3:ListBucket')).toEqual([]);
     expect(S3_ACCESS.learner.read).not.toContain('uploads/');
   });
 
