@@ -1,6 +1,6 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { configFromContext } from './config';
+import { ConfigError, configFromContext, type KasyncConfig } from './config';
 import { KasyncStack } from './kasync-stack';
 
 /**
@@ -9,7 +9,14 @@ import { KasyncStack } from './kasync-stack';
  * AwsSolutions pack runs on every synth; an unsuppressed finding fails it.
  */
 const app = new App();
-const config = configFromContext((key) => app.node.tryGetContext(key));
+let config: KasyncConfig;
+try {
+  config = configFromContext((key) => app.node.tryGetContext(key));
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 new KasyncStack(app, app.node.tryGetContext('stackName') ?? 'Kasync', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   config,
