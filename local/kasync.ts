@@ -41,6 +41,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         name: LEARNER_FUNCTION,
         entry: path.resolve(__dirname, '../functions/learner.ts'),
         timeoutSeconds: options.learnerTimeoutSeconds ?? 20,
+        // As deployed (cdk/learners.ts): not enforced here, but it prices the GB-seconds of costUsd.
+        memoryMb: 1769,
         maxConcurrency: options.maxLearners ?? 64,
         environment: {
           KASYNC_LEARNER_FUNCTION: LEARNER_FUNCTION,
