@@ -37,6 +37,8 @@ export async function runOnEmbeddedStack(
       embedded.resources,
       embedded.stores,
       spec,
+      // The spec file is the user's own: its local paths may be read and uploaded.
+      { localPaths: true },
     );
     await followJob(() => jobSummary(embedded.stores, jobId), parsed, options.progress);
     await Promise.race([

@@ -8,10 +8,11 @@ import type { BlobStore } from './store/blob-store';
  * User files a job spec points at: an ONNX model (`model.onnx`) or a CSV dataset
  * (`dataset.csv`), given as `s3://bucket/key` or as a local path.
  *
- * Where local paths are read: only by a process that runs on the user's machine, i.e. the CLI
- * with its embedded stack, which uploads the file and rewrites the spec to the S3 URI before
- * the spec is stored. A Lambda function has no user filesystem (and an API must never read
- * server files named by a client), so there local paths are refused: upload the file first.
+ * Where local paths are read: only where the caller says the spec comes from the machine's own
+ * user (`localPaths: true`), i.e. the CLI running a spec file on its embedded stack, which
+ * uploads the file and rewrites the spec to the S3 URI before the spec is stored. Everywhere
+ * else — a Lambda function, an HTTP API (which must never read server files a client names,
+ * also when `kasync up` serves it from the user's machine) — local paths are refused.
  */
 
 /** Largest files accepted; a learner downloads the model graphs and its weights every cold start. */
@@ -24,14 +25,14 @@ export const ASSET_LIMITS = {
 export type AssetKind = 'onnx' | 'csv';
 
 export interface AssetOptions {
-  /** Whether local paths may be read (see above); defaults to true except inside AWS Lambda. */
+  /** Whether local paths may be read (see above); only the CLI's own specs say yes. */
   readonly localPaths?: boolean;
   /** Overrides ASSET_LIMITS, e.g. for an installation with larger models. */
   readonly limits?: Partial<Record<'modelBytes' | 'csvBytes', number>>;
 }
 
 export function localPathsAllowed(options: AssetOptions = {}): boolean {
-  return options.localPaths ?? process.env.AWS_LAMBDA_FUNCTION_NAME === undefined;
+  return options.localPaths === true;
 }
 
 export function assetLimit(kind: AssetKind, options: AssetOptions = {}): number {

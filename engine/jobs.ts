@@ -65,8 +65,14 @@ export async function startLearners(
   );
 }
 
-export async function submitJob(clients: AwsClients, resources: Resources, stores: Stores, input: unknown) {
-  const created = await createJob(stores, input);
+export async function submitJob(
+  clients: AwsClients,
+  resources: Resources,
+  stores: Stores,
+  input: unknown,
+  assets: AssetOptions = {},
+) {
+  const created = await createJob(stores, input, Date.now(), assets);
   await startLearners(clients, resources, created.jobId, created.spec.learners);
   return created;
 }

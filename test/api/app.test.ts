@@ -146,6 +146,13 @@ describe('HTTP API', () => {
         field: 'jobId',
       },
       {
+        what: 'a model path on the server (a client must never make the API read server files)',
+        request: () => post('/jobs', JSON.stringify({ model: { onnx: '/etc/passwd' }, dataset: 'mnist' })),
+        status: 400,
+        error: /^model\.onnx: /,
+        field: 'model.onnx',
+      },
+      {
         what: 'a metrics cursor that is not a version',
         request: () => get('/jobs/job-nosuch-000000/metrics?since=-3'),
         status: 400,

@@ -12,7 +12,9 @@ export async function runToEnd(
   during?: (jobId: string, summary: JobSummary) => Promise<void>,
   timeoutMs = 90_000,
 ): Promise<{ jobId: string; summary: JobSummary }> {
-  const { jobId } = await submitJob(embedded.clients, embedded.resources, embedded.stores, spec);
+  const { jobId } = await submitJob(embedded.clients, embedded.resources, embedded.stores, spec, {
+    localPaths: true,
+  });
   const deadline = Date.now() + timeoutMs;
   let summary = await jobSummary(embedded.stores, jobId);
   while (!isFinished(summary)) {

@@ -143,10 +143,13 @@ describe('model zoo and bring-your-own models on the embedded stack', () => {
     const onnx = path.join(dir, 'gelu.onnx');
     writeFileSync(onnx, graph.toBytes());
     const invocations = embedded.stack.lambda.stats(LEARNER_FUNCTION).invocations;
-    const submitted = submitJob(embedded.clients, embedded.resources, embedded.stores, {
-      model: { onnx },
-      dataset: 'mnist',
-    });
+    const submitted = submitJob(
+      embedded.clients,
+      embedded.resources,
+      embedded.stores,
+      { model: { onnx }, dataset: 'mnist' },
+      { localPaths: true },
+    );
     await expect(submitted).rejects.toThrow(ValidationError);
     await expect(submitted).rejects.toThrow(
       "model: cannot differentiate: unsupported op Erf (node '/gelu/Erf')",
