@@ -125,6 +125,16 @@ export class ApiClient {
     });
   }
 
+  /** Stores a file for a job spec on the API's side; returns the s3:// URI to put in the spec. */
+  async upload(kind: 'model' | 'dataset', bytes: Uint8Array): Promise<string> {
+    const { uri } = await this.json<{ uri: string }>(`/uploads/${kind}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bytes,
+    });
+    return uri;
+  }
+
   jobs(): Promise<JobList> {
     return this.json('/jobs');
   }

@@ -5,6 +5,7 @@ import type { JobSummary } from '../engine/summary';
 import { type EmbeddedOptions, startEmbedded } from '../local/kasync';
 import type { ApiClient } from './client';
 import { followJob } from './follow';
+import { uploadLocalFiles } from './spec-files';
 
 export interface RunOptions extends EmbeddedOptions {
   readonly progress: boolean;
@@ -64,7 +65,8 @@ export async function runOnEndpoint(
   options: { progress: boolean },
 ): Promise<JobSummary> {
   const parsed = parseJobSpec(spec); // the API would refuse it too; this fails before any request
-  const { jobId } = await client.submit(spec);
+  // The API reads no files of the client's machine: local files go up first.
+  const { jobId } = await client.submit(await uploadLocalFiles(client, spec));
   const detach = () => {
     process.stderr.write(
       `\njob ${jobId} keeps running at ${client.endpoint}; \`kasync stop ${jobId}\` stops it\n`,

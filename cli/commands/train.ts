@@ -6,6 +6,7 @@ import { ApiClient, endpointOption } from '../client';
 import { formatSummary } from '../follow';
 import { printResult, readSpec } from '../io';
 import { runOnEmbeddedStack, runOnEndpoint } from '../run';
+import { anchorLocalPaths } from '../spec-files';
 import { formatAudit } from './audit';
 
 export function register(program: Command): void {
@@ -23,7 +24,7 @@ export function register(program: Command): void {
         file: string,
         opts: { endpoint?: string; json?: boolean; dataDir?: string; audit?: boolean },
       ) => {
-        const spec = await readSpec(file);
+        const spec = anchorLocalPaths(await readSpec(file), file);
         const progress = !opts.json;
         if (opts.endpoint && opts.audit) {
           throw new ValidationError(

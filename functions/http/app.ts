@@ -5,9 +5,11 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AwsClients, Resources } from '../../engine/aws';
 import { KasyncError, NotFoundError, StoreUnreachableError, ValidationError } from '../../engine/errors';
 import { checkJobId, jobSummary, stopJob, submitJob } from '../../engine/jobs';
+import { uploadDatasetAsset, uploadModelAsset } from '../../engine/models';
 import type { Stores } from '../../engine/store';
 import { validate } from '../../engine/validate';
 import { type DashboardAssets, dashboardAssetRoutes, readAsset } from './assets';
+import { MAX_BODY_BYTES, MAX_UPLOAD_BYTES } from './limits';
 import { jobListEntry, jobMetrics } from './metrics';
 import { exportJobModel } from './model';
 import { openApiDocument } from './openapi';
@@ -21,7 +23,6 @@ export interface ApiBackend {
 }
 
 /** A job spec is a few hundred bytes; anything near this is not one. */
-export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * The HTTP API of DESIGN.md §7 and the dashboard, as one Hono app. The API Lambda serves it
@@ -69,6 +70,22 @@ export function createApp(backend: ApiBackend, assets?: DashboardAssets): Hono {
       const spec = parseJsonBody(await c.req.text());
       const { jobId } = await submitJob(backend.clients, backend.resources, stores, spec);
       return c.json({ jobId }, 202, { Location: `/jobs/${jobId}` });
+    },
+  );
+
+  app.post(
+    '/uploads/:kind',
+    bodyLimit({
+      maxSize: MAX_UPLOAD_BYTES,
+      onError: (c) =>
+        c.json({ error: `(body): larger than ${MAX_UPLOAD_BYTES} bytes` } satisfies ApiErrorBody, 413),
+    }),
+    async (c) => {
+      const kind = c.req.param('kind');
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      if (kind === 'model') return c.json({ uri: await uploadModelAsset(stores.blobs, bytes) }, 201);
+      if (kind === 'dataset') return c.json({ uri: await uploadDatasetAsset(stores.blobs, bytes) }, 201);
+      throw new ValidationError('kind', `"${kind.slice(0, 40)}" is not an upload kind (model or dataset)`);
     },
   );
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobSpecSchema } from '../../engine/spec';
+import { MAX_UPLOAD_BYTES } from './limits';
 import {
   errorSchema,
   jobIdSchema,
@@ -8,6 +9,7 @@ import {
   metricsSchema,
   sinceSchema,
   submittedSchema,
+  uploadedSchema,
 } from './schemas';
 
 /** A JSON Schema for a components entry (OpenAPI 3.1 takes JSON Schema 2020-12 as is). */
@@ -48,6 +50,26 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
         get: { summary: 'All jobs, newest first', responses: { 200: json('JobList', 'the jobs') } },
+      },
+      '/uploads/{kind}': {
+        parameters: [
+          {
+            name: 'kind',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', enum: ['model', 'dataset'] },
+          },
+        ],
+        post: {
+          summary:
+            'Store a file for a job spec: an ONNX model (model) or a CSV dataset (dataset); answers with its s3:// URI',
+          requestBody: { required: true, content: { 'application/octet-stream': {} } },
+          responses: {
+            201: json('Uploaded', 'stored (content-addressed: the same file gives the same URI)'),
+            400: problem('not an ONNX model, or an unknown kind'),
+            413: problem(`a body over ${MAX_UPLOAD_BYTES / (1024 * 1024)} MiB`),
+          },
+        },
       },
       '/jobs/{id}': {
         parameters: [jobIdParameter],
@@ -120,6 +142,7 @@ export function openApiDocument(): Record<string, unknown> {
       schemas: {
         JobSpec: component(jobSpecSchema, 'input'),
         Submitted: component(submittedSchema),
+        Uploaded: component(uploadedSchema),
         JobSummary: component(jobSummarySchema),
         JobList: component(jobListSchema),
         JobMetrics: component(metricsSchema),

@@ -29,6 +29,9 @@ export type ApiErrorBody = z.infer<typeof errorSchema>;
 
 export const submittedSchema = z.object({ jobId: z.string() });
 
+/** `POST /uploads/{model|dataset}`: where the file now is, to give as `model.onnx` or `dataset.csv`. */
+export const uploadedSchema = z.object({ uri: z.string().describe('s3://bucket/uploads/{sha256}.onnx|csv') });
+
 /** Annotated with the engine's interface: the compiler checks that the two agree. */
 export const jobSummarySchema: z.ZodType<JobSummary> = z.object({
   jobId: z.string(),

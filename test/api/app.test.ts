@@ -4,14 +4,17 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { jobSpecSchema } from '../../engine/spec';
 import { createApp } from '../../functions/http/app';
+import { MAX_UPLOAD_BYTES } from '../../functions/http/limits';
 import {
   type ApiErrorBody,
   jobListSchema,
   jobSummarySchema,
   metricsSchema,
+  uploadedSchema,
 } from '../../functions/http/schemas';
 import { type Embedded, LEARNER_FUNCTION, startEmbedded } from '../../local/kasync';
 import { loadBuiltinDataset } from '../../model/datasets';
+import { exportedCnn } from '../unit/model/onnx-fixtures';
 
 /**
  * The HTTP API through `app.request()`: no server, the real stores of an embedded stack, real
@@ -330,6 +333,37 @@ describe('HTTP API', () => {
       await session.release();
     }
   }, 90_000);
+
+  it('stores uploaded model and dataset files by content, for specs to point at', async () => {
+    const upload = (kind: string, bytes: Uint8Array | string) =>
+      app.request(`/uploads/${kind}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes,
+      });
+    const onnx = exportedCnn({ opset: 17 });
+    const first = await upload('model', onnx);
+    expect(first.status).toBe(201);
+    const { uri } = documented(uploadedSchema, await first.json());
+    expect(uri).toMatch(/^s3:\/\/kasync-local\/uploads\/[0-9a-f]{64}\.onnx$/);
+    expect(await (await upload('model', onnx)).json()).toEqual({ uri });
+
+    const csv = await upload('dataset', 'a,b,label\n1,2,0\n3,4,1\n');
+    expect(csv.status).toBe(201);
+    expect(((await csv.json()) as { uri: string }).uri).toMatch(/\.csv$/);
+
+    expect(await (await upload('model', 'not a model')).json()).toMatchObject({ field: 'model' });
+    expect((await upload('weights', onnx)).status).toBe(400);
+    expect((await upload('model', new Uint8Array(MAX_UPLOAD_BYTES + 1))).status).toBe(413);
+
+    // A job can name the uploaded model: it is differentiated before the job is accepted.
+    const submitted = await post(
+      '/jobs',
+      JSON.stringify({ model: { onnx: uri }, dataset: 'mnist', learners: 2, k: 1, stop: { maxUpdates: 2 } }),
+    );
+    expect(submitted.status).toBe(202);
+    await embedded.stack.lambda.idle();
+  });
 
   it('stops a running job; stopping again changes nothing', async () => {
     const { jobId } = await json<{ jobId: string }>(
