@@ -251,6 +251,7 @@ describe('HTTP API', () => {
         '/jobs/{id}/model',
         '/jobs/{id}/stop',
         '/openapi.json',
+        '/uploads/{kind}',
       ].sort(),
     );
     const { $schema: _, ...jobSpec } = z.toJSONSchema(jobSpecSchema, { io: 'input' });
