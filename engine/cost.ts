@@ -31,6 +31,24 @@ export interface CostEstimate {
 
 const cents = (usd: number) => Math.round(usd * 1e6) / 1e6;
 
+const COST_COUNTERS = [
+  'gbSeconds',
+  'invocations',
+  'ddbReadUnits',
+  'ddbWriteUnits',
+  's3Puts',
+  's3Gets',
+  's3BytesPut',
+] as const;
+
+/** The cost inputs of a job: its learners' counters, added up. */
+export function costInputs(learners: readonly CostInputs[]): CostInputs {
+  const total = (counter: (typeof COST_COUNTERS)[number]) => learners.reduce((sum, l) => sum + l[counter], 0);
+  return Object.fromEntries(
+    COST_COUNTERS.map((counter) => [counter, total(counter)]),
+  ) as unknown as CostInputs;
+}
+
 /** The job's AWS cost from the counters learners keep (job creation and the API are not counted). */
 export function estimateCost(
   inputs: CostInputs,

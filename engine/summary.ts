@@ -1,4 +1,4 @@
-import { estimateCost } from './cost';
+import { costInputs, estimateCost } from './cost';
 import type { JobState, JobStatus, LearnerCounters, LearnerRecord } from './store/job-store';
 
 /** The job summary of DESIGN.md §7, served by `GET /jobs/{id}` and printed by `--json`. */
@@ -62,15 +62,7 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
     },
     coldStarts: total('coldStarts'),
     takeovers: state.takeovers ?? 0,
-    costUsd: estimateCost({
-      gbSeconds: total('gbSeconds'),
-      invocations: total('invocations'),
-      ddbReadUnits: total('ddbReadUnits'),
-      ddbWriteUnits: total('ddbWriteUnits'),
-      s3Puts: total('s3Puts'),
-      s3Gets: total('s3Gets'),
-      s3BytesPut: total('s3BytesPut'),
-    }).totalUsd,
+    costUsd: estimateCost(costInputs(learners)).totalUsd,
     updatesPerSecond: elapsedSeconds > 0 ? round(state.version / elapsedSeconds, 2) : 0,
   };
 }

@@ -1,5 +1,5 @@
 import { createClients, storageFromEnv } from '../engine/aws';
-import { estimateCost, PRICES_USD } from '../engine/cost';
+import { costInputs, estimateCost, PRICES_USD } from '../engine/cost';
 import { createStores, type Stores } from '../engine/store';
 import { startEmbedded } from '../local/kasync';
 
@@ -36,25 +36,7 @@ async function main() {
   }
   try {
     const learners = await stores.jobs.listLearners(jobId);
-    const total = (
-      key:
-        | 'gbSeconds'
-        | 'invocations'
-        | 'ddbReadUnits'
-        | 'ddbWriteUnits'
-        | 's3Puts'
-        | 's3Gets'
-        | 's3BytesPut',
-    ) => learners.reduce((sum, learner) => sum + learner[key], 0);
-    const inputs = {
-      gbSeconds: total('gbSeconds'),
-      invocations: total('invocations'),
-      ddbReadUnits: total('ddbReadUnits'),
-      ddbWriteUnits: total('ddbWriteUnits'),
-      s3Puts: total('s3Puts'),
-      s3Gets: total('s3Gets'),
-      s3BytesPut: total('s3BytesPut'),
-    };
+    const inputs = costInputs(learners);
     const cost = estimateCost(inputs, arch);
     process.stdout.write(
       `${JSON.stringify({ jobId, learners: learners.length, architecture: arch, prices: `${PRICES_USD.region} ${PRICES_USD.asOf}`, ...inputs, ...cost }, null, 2)}\n`,

@@ -6,6 +6,8 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
+  type UpdateCommandInput,
+  type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AdaptiveK } from '../adasync';
 import {
@@ -168,6 +170,15 @@ export class JobStore {
     return storeCall('DynamoDB', this.endpoint, what, op);
   }
 
+  private updateJob(
+    jobId: string,
+    input: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
+  ): Promise<UpdateCommandOutput> {
+    return this.call(`job ${jobId}`, () =>
+      this.db.send(new UpdateCommand({ TableName: this.table, Key: ddbKeys.job(jobId), ...input })),
+    );
+  }
+
   async createJob(jobId: string, spec: JobSpec, now: number): Promise<void> {
     const item = {
       ...ddbKeys.job(jobId),
@@ -245,19 +256,13 @@ export class JobStore {
       values[':k'] = rule.k;
     }
     try {
-      const result = await this.call(`job ${jobId}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.job(jobId),
-            UpdateExpression: update,
-            ConditionExpression: conditions.join(' AND '),
-            ExpressionAttributeNames: { '#status': 'status', '#learner': entry.learner },
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
+      const result = await this.updateJob(jobId, {
+        UpdateExpression: update,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { '#status': 'status', '#learner': entry.learner },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      });
       const state = toJobState(result.Attributes ?? {});
       return { state, index: state.pending.length - 1 };
     } catch (error) {
@@ -312,18 +317,12 @@ export class JobStore {
       values[':consumed'] = new Set(commit.consumed.map((e) => e.learner));
     }
     try {
-      const result = await this.call(`job ${jobId}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.job(jobId),
-            UpdateExpression: update,
-            ConditionExpression: 'version = :from',
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
+      const result = await this.updateJob(jobId, {
+        UpdateExpression: update,
+        ConditionExpression: 'version = :from',
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      });
       return toJobState(result.Attributes ?? {});
     } catch (error) {
       if (isConditionFailed(error)) throw new VersionAlreadyCommittedError(commit.fromVersion + 1);
@@ -358,24 +357,18 @@ export class JobStore {
     now: number,
   ): Promise<boolean> {
     return applied(() =>
-      this.call(`job ${jobId}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.job(jobId),
-            UpdateExpression: 'SET aggregator = :lease ADD takeovers :one',
-            ConditionExpression:
-              'version = :v AND (attribute_not_exists(aggregator) OR aggregator.#until < :now)',
-            ExpressionAttributeNames: { '#until': 'until' },
-            ExpressionAttributeValues: {
-              ':v': version,
-              ':now': now,
-              ':lease': { by, until: now + leaseMs, version },
-              ':one': 1,
-            },
-          }),
-        ),
-      ),
+      this.updateJob(jobId, {
+        UpdateExpression: 'SET aggregator = :lease ADD takeovers :one',
+        ConditionExpression:
+          'version = :v AND (attribute_not_exists(aggregator) OR aggregator.#until < :now)',
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: {
+          ':v': version,
+          ':now': now,
+          ':lease': { by, until: now + leaseMs, version },
+          ':one': 1,
+        },
+      }),
     );
   }
 
@@ -387,23 +380,17 @@ export class JobStore {
     now: number,
   ): Promise<boolean> {
     return applied(() =>
-      this.call(`job ${jobId}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.job(jobId),
-            UpdateExpression: 'SET #status = :status, reason = :reason, finishedAt = :now',
-            ConditionExpression: '#status = :running',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':status': status,
-              ':reason': reason,
-              ':now': now,
-              ':running': JobStatus.running,
-            },
-          }),
-        ),
-      ),
+      this.updateJob(jobId, {
+        UpdateExpression: 'SET #status = :status, reason = :reason, finishedAt = :now',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':reason': reason,
+          ':now': now,
+          ':running': JobStatus.running,
+        },
+      }),
     );
   }
 
@@ -422,17 +409,11 @@ export class JobStore {
     );
     // A newer evaluation already there wins.
     await applied(() =>
-      this.call(`job ${jobId}`, () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: ddbKeys.job(jobId),
-            UpdateExpression: 'SET lastEval = :eval',
-            ConditionExpression: 'attribute_not_exists(lastEval) OR lastEval.version < :v',
-            ExpressionAttributeValues: { ':eval': evaluation, ':v': evaluation.version },
-          }),
-        ),
-      ),
+      this.updateJob(jobId, {
+        UpdateExpression: 'SET lastEval = :eval',
+        ConditionExpression: 'attribute_not_exists(lastEval) OR lastEval.version < :v',
+        ExpressionAttributeValues: { ':eval': evaluation, ':v': evaluation.version },
+      }),
     );
   }
 
