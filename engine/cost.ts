@@ -17,6 +17,13 @@ export const PRICES_USD = {
   s3GbMonth: 0.023,
 } as const;
 
+export type LambdaArchitecture = keyof typeof PRICES_USD.lambdaGbSecond;
+
+/** The architecture this process runs on, as Lambda names (and prices) it. */
+export function lambdaArchitecture(): LambdaArchitecture {
+  return process.arch === 'arm64' ? 'arm64' : 'x86_64';
+}
+
 export interface CostInputs extends Usage {
   readonly gbSeconds: number;
   readonly invocations: number;
@@ -50,10 +57,7 @@ export function costInputs(learners: readonly CostInputs[]): CostInputs {
 }
 
 /** The job's AWS cost from the counters learners keep (job creation and the API are not counted). */
-export function estimateCost(
-  inputs: CostInputs,
-  architecture: keyof typeof PRICES_USD.lambdaGbSecond = 'x86_64',
-): CostEstimate {
+export function estimateCost(inputs: CostInputs, architecture: LambdaArchitecture = 'x86_64'): CostEstimate {
   const lambdaUsd =
     inputs.gbSeconds * PRICES_USD.lambdaGbSecond[architecture] +
     inputs.invocations * PRICES_USD.lambdaRequest;

@@ -62,7 +62,8 @@ export function summarize(state: JobState, learners: readonly LearnerRecord[], n
     },
     coldStarts: total('coldStarts'),
     takeovers: state.takeovers ?? 0,
-    costUsd: estimateCost(costInputs(learners)).totalUsd,
+    // One function, one architecture: any learner's record names it.
+    costUsd: estimateCost(costInputs(learners), learners.find((l) => l.architecture)?.architecture).totalUsd,
     updatesPerSecond: elapsedSeconds > 0 ? round(state.version / elapsedSeconds, 2) : 0,
   };
 }

@@ -10,6 +10,7 @@ import {
   type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AdaptiveK } from '../adasync';
+import type { LambdaArchitecture } from '../cost';
 import {
   AlreadyInRoundError,
   BacklogFullError,
@@ -130,6 +131,8 @@ export interface LearnerRecord extends LearnerCounters {
   readonly epoch: number;
   /** Last heartbeat (ms since epoch). */
   readonly aliveAt: number;
+  /** What the learner's functions run on (absent in items older than the field). */
+  readonly architecture?: LambdaArchitecture;
   readonly history: readonly InvocationRecord[];
 }
 
@@ -442,6 +445,7 @@ export class JobStore {
       learner: String(item.learner),
       epoch: Number(item.epoch ?? 0),
       aliveAt: Number(item.aliveAt ?? 0),
+      architecture: item.architecture as LambdaArchitecture | undefined,
       pushed: Number(item.pushed ?? 0),
       rejected: Number(item.rejected ?? 0),
       coldStarts: Number(item.coldStarts ?? 0),

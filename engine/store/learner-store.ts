@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { lambdaArchitecture } from '../cost';
 import { LearnerFencedError } from '../errors';
 import { ddbKeys } from '../keys';
 import type { InvocationRecord, LearnerCounters } from './job-store';
@@ -57,13 +58,15 @@ export class LearnerStore {
     try {
       await this.update(jobId, learner, {
         UpdateExpression:
-          'SET epoch = :e, claim = :nonce, aliveAt = :now, learner = :learner ADD invocations :one, coldStarts :cold, initMs :init',
+          'SET epoch = :e, claim = :nonce, aliveAt = :now, learner = :learner, architecture = :arch ADD invocations :one, coldStarts :cold, initMs :init',
         ConditionExpression: 'attribute_not_exists(epoch) OR epoch < :e OR (epoch = :e AND claim = :nonce)',
         ExpressionAttributeValues: {
           ':e': epoch,
           ':nonce': nonce,
           ':now': now,
           ':learner': learner,
+          // Prices GB-seconds: Lambda charges arm64 less than x86_64.
+          ':arch': lambdaArchitecture(),
           ':one': 1,
           ':cold': start.coldStart ? 1 : 0,
           ':init': start.coldStart ? Math.round(start.initMs) : 0,

@@ -206,6 +206,7 @@ describe('LearnerStore on dynalite', () => {
       coldStarts: 1,
       initMs: 120,
       invocations: 1,
+      architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
     });
   });
 });
