@@ -5,6 +5,7 @@ import { learnerIds } from './keys';
 import { emptyProgress, type LearnerInvocation, type LearnerOptions, runLearner } from './learner';
 import type { JobRuntime } from './runtime';
 import type { LearnerCounters } from './store/job-store';
+import { JobStatus } from './store/job-store';
 import type { LearnerClaim } from './store/learner-store';
 import { storeCall } from './store/translate';
 import type { UsageMeter } from './usage';
@@ -186,6 +187,8 @@ export async function handleLearnerInvocation(
         return learners.takeOver(jobId, learner, seen, nonce, Date.now());
       }
       await sleep(heartbeatMs);
+      // A holder of an ended job stops beating too; there is nothing left to take over.
+      if ((await runtime.stores.jobs.getJob(jobId)).status !== JobStatus.running) return undefined;
       const now: LearnerClaim = await learners.getClaim(jobId, learner);
       // The holder beat, finished, or someone else took over: this delivery is not needed.
       if (now.epoch !== seen.epoch || now.claim !== seen.claim || now.aliveAt !== seen.aliveAt)
