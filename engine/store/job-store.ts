@@ -1,13 +1,11 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
   type UpdateCommandInput,
-  type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AdaptiveK } from '../adasync';
 import type { LambdaArchitecture } from '../cost';
@@ -22,7 +20,8 @@ import {
 import { ddbKeys } from '../keys';
 import type { JobSpec } from '../spec';
 import type { Usage } from '../usage';
-import { applied, isConditionFailed, storeCall } from './translate';
+import { TableStore } from './table';
+import { applied, isConditionFailed } from './translate';
 
 export const JobStatus = { running: 'RUNNING', done: 'DONE', stopped: 'STOPPED', failed: 'FAILED' } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
@@ -162,24 +161,9 @@ export interface Arrival {
 }
 
 /** The job, commit and learner items of one DynamoDB table (DESIGN.md §2). */
-export class JobStore {
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    readonly table: string,
-    private readonly endpoint: string,
-  ) {}
-
-  private call<T>(what: string, op: () => Promise<T>): Promise<T> {
-    return storeCall('DynamoDB', this.endpoint, what, op);
-  }
-
-  private updateJob(
-    jobId: string,
-    input: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
-  ): Promise<UpdateCommandOutput> {
-    return this.call(`job ${jobId}`, () =>
-      this.db.send(new UpdateCommand({ TableName: this.table, Key: ddbKeys.job(jobId), ...input })),
-    );
+export class JobStore extends TableStore {
+  private updateJob(jobId: string, input: Omit<UpdateCommandInput, 'TableName' | 'Key'>) {
+    return this.update(`job ${jobId}`, ddbKeys.job(jobId), input);
   }
 
   async createJob(jobId: string, spec: JobSpec, now: number): Promise<void> {

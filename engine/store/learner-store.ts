@@ -1,9 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { lambdaArchitecture } from '../cost';
 import { LearnerFencedError } from '../errors';
 import { ddbKeys } from '../keys';
 import type { InvocationRecord, LearnerCounters } from './job-store';
-import { applied, isConditionFailed, storeCall } from './translate';
+import { TableStore } from './table';
+import { applied, isConditionFailed } from './translate';
 
 /** Who holds a learner's current invocation, as its learner item says. */
 export interface LearnerClaim {
@@ -20,27 +21,13 @@ export interface LearnerClaim {
  * not), proves it is alive with heartbeats that also flush its counters, and is fenced off the
  * moment another invocation takes over its learner.
  */
-export class LearnerStore {
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    readonly table: string,
-    private readonly endpoint: string,
-  ) {}
-
-  private call<T>(what: string, op: () => Promise<T>): Promise<T> {
-    return storeCall('DynamoDB', this.endpoint, what, op);
-  }
-
-  private update(
+export class LearnerStore extends TableStore {
+  private updateLearner(
     jobId: string,
     learner: string,
-    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
+    input: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
   ) {
-    return this.call(`learner ${learner}`, () =>
-      this.db.send(
-        new UpdateCommand({ TableName: this.table, Key: ddbKeys.learner(jobId, learner), ...input }),
-      ),
-    );
+    return this.update(`learner ${learner}`, ddbKeys.learner(jobId, learner), input);
   }
 
   /**
@@ -56,7 +43,7 @@ export class LearnerStore {
     start: { coldStart: boolean; initMs: number },
   ): Promise<LearnerClaim | undefined> {
     try {
-      await this.update(jobId, learner, {
+      await this.updateLearner(jobId, learner, {
         UpdateExpression:
           'SET epoch = :e, claim = :nonce, aliveAt = :now, learner = :learner, architecture = :arch ADD invocations :one, coldStarts :cold, initMs :init',
         ConditionExpression: 'attribute_not_exists(epoch) OR epoch < :e OR (epoch = :e AND claim = :nonce)',
@@ -107,7 +94,7 @@ export class LearnerStore {
     now: number,
   ): Promise<number | undefined> {
     const took = await applied(() =>
-      this.update(jobId, learner, {
+      this.updateLearner(jobId, learner, {
         UpdateExpression: 'SET epoch = :next, claim = :nonce, aliveAt = :now',
         ConditionExpression: 'epoch = :e AND claim = :claim AND aliveAt = :seen',
         ExpressionAttributeValues: {
@@ -133,7 +120,7 @@ export class LearnerStore {
   ): Promise<void> {
     const { names, values, adds } = counterUpdate(delta);
     try {
-      await this.update(jobId, learner, {
+      await this.updateLearner(jobId, learner, {
         UpdateExpression: `SET aliveAt = :now${adds ? ` ADD ${adds}` : ''}`,
         ConditionExpression: 'claim = :nonce',
         ExpressionAttributeNames: names,
@@ -153,7 +140,7 @@ export class LearnerStore {
     record: InvocationRecord,
   ): Promise<void> {
     const { names, values, adds } = counterUpdate(delta);
-    await this.update(jobId, learner, {
+    await this.updateLearner(jobId, learner, {
       UpdateExpression: `SET history = list_append(if_not_exists(history, :empty), :record), endedEpoch = :e${adds ? ` ADD ${adds}` : ''}`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: { ...values, ':record': [record], ':empty': [], ':e': record.epoch },
