@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { type Batch, loadBuiltinDataset, sampleBatch } from '../model/datasets';
 import type { ParamManifest } from '../model/params';
 import { createRng } from '../model/random';
+import { paramFeeds } from '../model/session';
 import { GRAPH_IO } from '../model/train-graph';
 import { type BuiltModel, buildModel, type ModelConfig } from '../model/zoo';
 
@@ -28,18 +29,6 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
 
 const data = loadBuiltinDataset('mnist');
 const batch = sampleBatch(data.train, BATCH, createRng(1));
-
-function paramFeeds(manifest: ParamManifest, params: Float32Array): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const spec of manifest.params) {
-    feeds[spec.name] = new ort.Tensor(
-      'float32',
-      params.subarray(spec.offset, spec.offset + spec.size),
-      spec.shape,
-    );
-  }
-  return feeds;
-}
 
 /**
  * Runs `steps` in turn, BLOCK calls of each per round, and returns each one's times in ms.

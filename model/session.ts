@@ -237,7 +237,8 @@ function featureCount(session: ort.InferenceSession): number {
 }
 
 /** The parameters as views into the flat vector: onnxruntime reads them in place, no copies. */
-function paramFeeds(manifest: ParamManifest, params: Float32Array): Record<string, ort.Tensor> {
+/** One tensor per parameter, each a view of the flat vector (no copy in JS). */
+export function paramFeeds(manifest: ParamManifest, params: Float32Array): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of manifest.params) {
     feeds[spec.name] = new ort.Tensor(
