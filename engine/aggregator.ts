@@ -24,13 +24,13 @@ export function roundIsStalled(state: JobState, leaseMs: number, now: number): b
  * weights and the commit record are written before the job item moves, so a version that is
  * current always has both. Deterministic: a takeover redoing the round writes the same bytes,
  * and the conditional commit lets exactly one of them move the version.
- * Returns the state after the commit, or undefined if another aggregator committed first.
+ * Returns the state after the commit and its record, or undefined if another aggregator committed first.
  */
 export async function aggregateRound(
   runtime: JobRuntime,
   state: JobState,
   by: string,
-): Promise<JobState | undefined> {
+): Promise<{ state: JobState; record: CommitRecord } | undefined> {
   const { jobs, blobs } = runtime.stores;
   const { jobId, spec } = runtime.job;
   const v = state.version;
@@ -71,7 +71,7 @@ export async function aggregateRound(
   runtime.weights.put(v + 1, next);
   crashPoint(CrashPoint.beforeCommit);
   try {
-    return await jobs.commit(
+    const committed = await jobs.commit(
       jobId,
       {
         fromVersion: v,
@@ -83,6 +83,7 @@ export async function aggregateRound(
       },
       Date.now(),
     );
+    return { state: committed, record };
   } catch (error) {
     if (error instanceof VersionAlreadyCommittedError) return undefined;
     throw error;
@@ -98,12 +99,14 @@ export async function aggregateWhileFull(
   runtime: JobRuntime,
   state: JobState,
   by: string,
+  onCommit?: (record: CommitRecord) => void,
 ): Promise<JobState> {
   let current = state;
   while (roundIsFull(current) && current.version < runtime.job.spec.stop.maxUpdates) {
     const committed = await aggregateRound(runtime, current, by);
     if (!committed) return runtime.stores.jobs.getJob(runtime.job.jobId);
-    current = await afterCommit(runtime, committed);
+    onCommit?.(committed.record);
+    current = await afterCommit(runtime, committed.state);
   }
   return current;
 }

@@ -60,6 +60,8 @@ export interface InvocationResult {
   readonly pushed: number;
   readonly rejected: number;
   readonly continued: boolean;
+  /** Rounds this invocation committed as their aggregator, their gradients and total staleness. */
+  readonly committed: { readonly updates: number; readonly gradients: number; readonly stalenessSum: number };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -92,6 +94,11 @@ export async function handleLearnerInvocation(
     pushed: progress.pushed,
     rejected: progress.rejected,
     continued,
+    committed: {
+      updates: progress.updates,
+      gradients: progress.appliedGradients,
+      stalenessSum: progress.stalenessSum,
+    },
   });
 
   const claimed = await claim();

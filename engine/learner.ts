@@ -6,7 +6,7 @@ import { CrashPoint, crashPoint } from './faults';
 import { gradientId } from './keys';
 import { appliedByVersion, arrivalOrdinal, arrivalRuleFor, ownsAggregation } from './protocol';
 import type { JobRuntime } from './runtime';
-import type { ArrivalRule, JobState } from './store/job-store';
+import type { ArrivalRule, CommitRecord, JobState } from './store/job-store';
 import { JobStatus } from './store/job-store';
 import { sampleStragglerDelay } from './stragglers';
 import { AfterPush, variantRule } from './variants';
@@ -38,10 +38,14 @@ export interface LearnerProgress {
   rejected: number;
   busyMs: number;
   idleMs: number;
+  /** Rounds this invocation aggregated and committed, their gradients and total staleness. */
+  updates: number;
+  appliedGradients: number;
+  stalenessSum: number;
 }
 
 export function emptyProgress(): LearnerProgress {
-  return { pushed: 0, rejected: 0, busyMs: 0, idleMs: 0 };
+  return { pushed: 0, rejected: 0, busyMs: 0, idleMs: 0, updates: 0, appliedGradients: 0, stalenessSum: 0 };
 }
 
 /** Polling of the job item by a waiting learner: from the minimum, growing by a factor up to the max. */
@@ -78,12 +82,18 @@ export async function runLearner(
   const timeLeft = () => options.remainingMs() > options.marginMs;
   const running = (state: JobState) => state.status === JobStatus.running;
 
+  const countCommit = (record: CommitRecord) => {
+    progress.updates++;
+    progress.appliedGradients += record.grads.length;
+    for (const g of record.grads) progress.stalenessSum += g.staleness;
+  };
+
   /** Aggregates a round whose aggregator seems dead, if this learner wins the claim. */
   const takeOverIfStalled = async (state: JobState): Promise<JobState> => {
     if (!roundIsStalled(state, leaseMs, Date.now())) return state;
     if (!(await jobs.claimAggregation(jobId, state.version, `${learner}@${epoch}`, leaseMs, Date.now())))
       return state;
-    return aggregateWhileFull(runtime, await jobs.getJob(jobId), `${learner}@${epoch}`);
+    return aggregateWhileFull(runtime, await jobs.getJob(jobId), `${learner}@${epoch}`, countCommit);
   };
 
   /** Ends the job on maxSeconds when no commit is there to notice it (every learner waiting). */
@@ -188,7 +198,7 @@ export async function runLearner(
     crashPoint(CrashPoint.afterArrival);
     state = arrival.state;
     if (ownsAggregation(arrival.index, arrival.state.k))
-      state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`);
+      state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`, countCommit);
     else state = await takeOverIfStalled(state);
     if (rule.afterPush === AfterPush.waitForNewVersion && running(state)) {
       state = await waitForVersion(appliedByVersion(arrival.state.version, arrival.index, arrival.state.k));

@@ -23,16 +23,6 @@ const stores = createStores(clients, resources);
 
 const logger = createLogger('kasync-learner');
 const metrics = createMetrics('kasync-learner', logger);
-// Rounds this process committed, tallied as each commit returns: no extra request, no extra await.
-const committed = { updates: 0, gradients: 0, stalenessSum: 0 };
-const commit = stores.jobs.commit.bind(stores.jobs);
-stores.jobs.commit = (jobId, round, now) =>
-  commit(jobId, round, now).then((state) => {
-    committed.updates += 1;
-    committed.gradients += round.consumed.length;
-    for (const entry of round.consumed) committed.stalenessSum += round.fromVersion - entry.version;
-    return state;
-  });
 
 // A container keeps the runtime of the job it last served; a new job replaces it.
 let current: { jobId: string; runtime: Promise<JobRuntime> } | undefined;
@@ -46,21 +36,14 @@ interface LambdaContext extends LambdaContextFields {
 
 export async function handler(event: unknown, context: LambdaContext) {
   addLambdaContext(logger, context);
-  const before = { ...committed };
   const coldStart = invocationsInProcess === 0;
   try {
     const result = await learn(event, context);
-    const updates = committed.updates - before.updates;
-    const gradients = committed.gradients - before.gradients;
+    const { updates, gradients, stalenessSum } = result.committed;
     metrics.addMetric('GradientsPushed', MetricUnit.Count, result.pushed);
     metrics.addMetric('GradientsRejected', MetricUnit.Count, result.rejected);
     metrics.addMetric('UpdatesCommitted', MetricUnit.Count, updates);
-    if (gradients > 0)
-      metrics.addMetric(
-        'StalenessMean',
-        MetricUnit.NoUnit,
-        (committed.stalenessSum - before.stalenessSum) / gradients,
-      );
+    if (gradients > 0) metrics.addMetric('StalenessMean', MetricUnit.NoUnit, stalenessSum / gradients);
     metrics.addMetric('ColdStart', MetricUnit.Count, coldStart ? 1 : 0);
     if (result.end !== 'ran')
       metrics.addMetric(result.end === 'duplicate' ? 'Duplicates' : 'Fenced', MetricUnit.Count, 1);

@@ -139,6 +139,21 @@ describe('fault injection', () => {
           epoch: 1,
         });
         expect(old.payload).toMatchObject({ end: InvocationEnd.duplicate, pushed: 0 });
+        // A later epoch is no duplicate: it takes L1 over (fencing the holder) and runs to the end.
+        const later = await embedded.stack.lambda.invoke(LEARNER_FUNCTION, {
+          jobId: id,
+          learner: 'L1',
+          epoch: claim.epoch + 100,
+        });
+        const ran = later.payload as {
+          end: string;
+          pushed: number;
+          committed: { updates: number; gradients: number };
+        };
+        expect(ran.end).toBe(InvocationEnd.ran);
+        expect(ran.pushed).toBeGreaterThan(0);
+        expect(ran.committed.updates).toBeGreaterThan(0);
+        expect(ran.committed.gradients).toBe(ran.committed.updates * 2);
       });
       expect(checked).toBe(true);
       await expectAuditOk(embedded, jobId);
