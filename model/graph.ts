@@ -203,12 +203,19 @@ export class Graph {
   addNode(spec: NodeSpec): GraphNode {
     const name = spec.name ?? this.freshName(spec.opType);
     this.takenNames.add(name);
+    const node = this.defineNode(name, spec, []);
+    this.nodeList.push(node);
+    return node;
+  }
+
+  /** Registers the node's new outputs (those not in `existing`) and builds the node. */
+  private defineNode(name: string, spec: Omit<NodeSpec, 'name'>, existing: readonly string[]): GraphNode {
     for (const output of spec.outputs) {
-      if (output === '') continue;
+      if (output === '' || existing.includes(output)) continue;
       this.defineTensor(output, `output of node '${name}'`);
       this.producedTensors.add(output);
     }
-    const node: GraphNode = {
+    return {
       opType: spec.opType,
       domain: spec.domain ?? '',
       name,
@@ -216,8 +223,6 @@ export class Graph {
       outputs: [...spec.outputs],
       attributes: spec.attributes ?? {},
     };
-    this.nodeList.push(node);
-    return node;
   }
 
   /** Appends a single-output node with fresh names and returns its output tensor. */
@@ -256,19 +261,7 @@ export class Graph {
     const index = this.nodeList.findIndex((node) => node.name === name);
     const old = this.nodeList[index];
     if (old === undefined) throw new GraphError(`graph '${this.name}' has no node '${name}'`);
-    for (const output of spec.outputs) {
-      if (output === '' || old.outputs.includes(output)) continue;
-      this.defineTensor(output, `output of node '${name}'`);
-      this.producedTensors.add(output);
-    }
-    const node: GraphNode = {
-      opType: spec.opType,
-      domain: spec.domain ?? '',
-      name,
-      inputs: [...spec.inputs],
-      outputs: [...spec.outputs],
-      attributes: spec.attributes ?? {},
-    };
+    const node = this.defineNode(name, spec, old.outputs);
     this.nodeList[index] = node;
     return node;
   }

@@ -114,6 +114,23 @@ export interface LearnerCounters extends Usage {
   readonly gbSeconds: number;
 }
 
+/** Every counter of a learner item; an item written before a counter existed reads it as 0. */
+const LEARNER_COUNTERS = [
+  'pushed',
+  'rejected',
+  'coldStarts',
+  'initMs',
+  'busyMs',
+  'idleMs',
+  'invocations',
+  'gbSeconds',
+  'ddbReadUnits',
+  'ddbWriteUnits',
+  's3Puts',
+  's3Gets',
+  's3BytesPut',
+] as const satisfies readonly (keyof LearnerCounters)[];
+
 export interface InvocationRecord {
   readonly epoch: number;
   readonly start: number;
@@ -430,19 +447,9 @@ export class JobStore extends TableStore {
       epoch: Number(item.epoch ?? 0),
       aliveAt: Number(item.aliveAt ?? 0),
       architecture: item.architecture as LambdaArchitecture | undefined,
-      pushed: Number(item.pushed ?? 0),
-      rejected: Number(item.rejected ?? 0),
-      coldStarts: Number(item.coldStarts ?? 0),
-      initMs: Number(item.initMs ?? 0),
-      busyMs: Number(item.busyMs ?? 0),
-      idleMs: Number(item.idleMs ?? 0),
-      invocations: Number(item.invocations ?? 0),
-      gbSeconds: Number(item.gbSeconds ?? 0),
-      ddbReadUnits: Number(item.ddbReadUnits ?? 0),
-      ddbWriteUnits: Number(item.ddbWriteUnits ?? 0),
-      s3Puts: Number(item.s3Puts ?? 0),
-      s3Gets: Number(item.s3Gets ?? 0),
-      s3BytesPut: Number(item.s3BytesPut ?? 0),
+      ...(Object.fromEntries(
+        LEARNER_COUNTERS.map((c) => [c, Number(item[c] ?? 0)]),
+      ) as unknown as LearnerCounters),
       history: (item.history as InvocationRecord[] | undefined) ?? [],
     }));
   }

@@ -1,4 +1,4 @@
-import { attr, type GraphNode, intsAttr, stringAttr, TensorTypeCode, tensor } from '../graph';
+import { attr, type Graph, type GraphNode, intsAttr, stringAttr, TensorTypeCode, tensor } from '../graph';
 import type { GradientContext } from './rule';
 
 /**
@@ -80,6 +80,16 @@ export function scaleByReduction(
 }
 
 export const LOSS_REDUCTIONS = ['mean', 'sum', 'none'];
+
+/** What the classification-loss rules cannot differentiate, or undefined; `what` names input 0. */
+export function unsupportedLoss(node: GraphNode, graph: Graph, what: string): string | undefined {
+  if (node.inputs[2]) return 'class weights are not supported';
+  if (node.attributes.ignore_index) return 'ignore_index is not supported';
+  const reduction = stringAttr(node, 'reduction', 'mean');
+  if (!LOSS_REDUCTIONS.includes(reduction)) return `reduction '${reduction}' is not supported`;
+  const rank = graph.valueInfo(node.inputs[0] as string)?.shape?.length;
+  return rank !== undefined && rank !== 2 ? `${what} must be [N, C], got rank ${rank}` : undefined;
+}
 
 /** Convolution-style attributes with ONNX defaults filled in for `spatialRank` spatial axes. */
 export interface WindowAttributes {

@@ -1,6 +1,5 @@
-import { stringAttr } from '../../graph';
 import type { GradientRule } from '../rule';
-import { LOSS_REDUCTIONS, oneHot, scaleByReduction } from '../tensor-ops';
+import { oneHot, scaleByReduction, unsupportedLoss } from '../tensor-ops';
 
 /**
  * For log-probabilities [N, C] (usually a LogSoftmax output, as PyTorch's cross_entropy exports)
@@ -9,14 +8,7 @@ import { LOSS_REDUCTIONS, oneHot, scaleByReduction } from '../tensor-ops';
 export const negativeLogLikelihoodLossGradient: GradientRule = {
   opType: 'NegativeLogLikelihoodLoss',
   differentiableInputs: [0],
-  unsupportedReason: (node, graph) => {
-    if (node.inputs[2]) return 'class weights are not supported';
-    if (node.attributes.ignore_index) return 'ignore_index is not supported';
-    const reduction = stringAttr(node, 'reduction', 'mean');
-    if (!LOSS_REDUCTIONS.includes(reduction)) return `reduction '${reduction}' is not supported`;
-    const rank = graph.valueInfo(node.inputs[0] as string)?.shape?.length;
-    return rank !== undefined && rank !== 2 ? `input must be [N, C], got rank ${rank}` : undefined;
-  },
+  unsupportedReason: (node, graph) => unsupportedLoss(node, graph, 'input'),
   gradients: (node, ctx) => [
     () => {
       const [input, labels] = node.inputs as [string, string];

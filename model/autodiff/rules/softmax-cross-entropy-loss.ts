@@ -1,6 +1,6 @@
-import { attr, stringAttr } from '../../graph';
+import { attr } from '../../graph';
 import type { GradientRule } from '../rule';
-import { LOSS_REDUCTIONS, oneHot, scaleByReduction } from '../tensor-ops';
+import { oneHot, scaleByReduction, unsupportedLoss } from '../tensor-ops';
 
 /**
  * For scores [N, C] and int labels [N]: d loss_n / d scores_n = softmax(scores_n) - onehot(label_n),
@@ -11,14 +11,7 @@ export const softmaxCrossEntropyLossGradient: GradientRule = {
   opType: 'SoftmaxCrossEntropyLoss',
   differentiableInputs: [0],
   differentiableOutputs: [0],
-  unsupportedReason: (node, graph) => {
-    if (node.inputs[2]) return 'class weights are not supported';
-    if (node.attributes.ignore_index) return 'ignore_index is not supported';
-    const reduction = stringAttr(node, 'reduction', 'mean');
-    if (!LOSS_REDUCTIONS.includes(reduction)) return `reduction '${reduction}' is not supported`;
-    const rank = graph.valueInfo(node.inputs[0] as string)?.shape?.length;
-    return rank !== undefined && rank !== 2 ? `scores must be [N, C], got rank ${rank}` : undefined;
-  },
+  unsupportedReason: (node, graph) => unsupportedLoss(node, graph, 'scores'),
   gradients: (node, ctx) => [
     () => {
       const [scores, labels] = node.inputs as [string, string];
