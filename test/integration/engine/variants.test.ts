@@ -89,8 +89,11 @@ describe('variants on the embedded stack', () => {
     const { commits, summary } = await run('k-async', {
       k: 1,
       adasync: { intervalSeconds: 0.3 },
+      // K moves once F(w0)/F(wt) >= 2.25: batches of 64 keep the one-batch F(w0) and the
+      // smoothed loss steady enough that 200 updates always get there (batch 16 sometimes did not).
+      batchSize: 64,
       lr: { eta: 0.5 },
-      stop: { maxUpdates: 120, maxSeconds: 60 },
+      stop: { maxUpdates: 200, maxSeconds: 60 },
     });
     const ks = commits.map((c) => c.k);
     expect(ks[0]).toBe(1);
