@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { type Batch, loadBuiltinDataset, sampleBatch } from '../model/datasets';
 import type { ParamManifest } from '../model/params';
 import { createRng } from '../model/random';
-import { paramFeeds } from '../model/session';
+import { createTrainSession, paramFeeds } from '../model/session';
 import { GRAPH_IO } from '../model/train-graph';
 import { type BuiltModel, buildModel, type ModelConfig } from '../model/zoo';
 
@@ -73,16 +73,20 @@ function report(
   return ratio;
 }
 
+/**
+ * The train step is a learner's: TrainSession.step, checks and output allocation included.
+ * The forward pass is a bare run of the forward graph.
+ */
 async function sessions(model: BuiltModel, params: Float32Array) {
   const [train, forward] = await Promise.all([
-    ort.InferenceSession.create(model.train, sessionOptions),
+    createTrainSession(model),
     ort.InferenceSession.create(model.forward, sessionOptions),
   ]);
   const x = new ort.Tensor('float32', batch.x, [BATCH, data.features]);
-  const y = new ort.Tensor('int64', BigInt64Array.from(batch.y, BigInt), [BATCH]);
   const feeds = paramFeeds(model.manifest, params);
+  const grad = new Float32Array(model.manifest.totalSize);
   return {
-    trainStep: () => train.run({ ...feeds, [GRAPH_IO.x]: x, [GRAPH_IO.y]: y }),
+    trainStep: () => train.step(params, batch, grad),
     forwardPass: () => forward.run({ ...feeds, [GRAPH_IO.x]: x }),
     release: () => Promise.all([train.release(), forward.release()]),
   };
@@ -191,7 +195,7 @@ async function main(): Promise<void> {
   const step = typescriptMlp(mlp.manifest);
   const grad = new Float32Array(mlp.manifest.totalSize);
   // The plain step computes what the train graph computes.
-  const reference = (await run.trainStep())[GRAPH_IO.grad]?.data as Float32Array;
+  const reference = (await run.trainStep()).grad;
   step(params, batch, grad);
   const largest = reference.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
   const difference = grad.reduce(

@@ -7,6 +7,7 @@ import {
   buildTrainGraph,
   forwardOutputName,
   GRAPH_IO,
+  isReservedName,
   type LabelKind,
   type LossKind,
 } from './train-graph';
@@ -227,9 +228,6 @@ function trainableInitializers(graph: Graph, nodes: readonly GraphNode[], output
     .map(([name]) => name);
 }
 
-/** Names kasync's wrapper uses; a model tensor called one of these is renamed inside the job's graphs. */
-const RESERVED = new Set<string>(Object.values(GRAPH_IO));
-
 /**
  * The forward graph: `x` [N, features] reshaped (and cast, for integer ids) to the model's
  * input, the model's nodes, and the chosen output as `logits` or `prediction`. Trainable
@@ -346,9 +344,9 @@ function renamer(source: Graph, nodes: readonly GraphNode[]): (name: string) => 
   ]);
   const renamed = new Map<string, string>();
   for (const name of all) {
-    if (!RESERVED.has(name)) continue;
+    if (!isReservedName(name)) continue;
     let candidate = `model.${name}`;
-    for (let i = 1; all.has(candidate) || RESERVED.has(candidate); i++) candidate = `model.${name}_${i}`;
+    for (let i = 1; all.has(candidate); i++) candidate = `model.${name}_${i}`;
     renamed.set(name, candidate);
     all.add(candidate);
   }

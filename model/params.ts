@@ -2,8 +2,8 @@ import { ShapeMismatchError } from './errors';
 
 /**
  * Parameters travel as one flat Float32Array: the concatenation of every parameter tensor,
- * row-major, in manifest order. Weights in S3, gradients and the train graph's `grad`
- * output all use this layout.
+ * row-major, in manifest order. Weights in S3, gradients, and the flat vector a train step's
+ * `grad/{parameter}` outputs are written into all use this layout.
  */
 
 export interface ParamSpec {

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Batch } from './datasets';
 import { ModelError, ShapeMismatchError } from './errors';
 import { checkFlatSize, type ParamManifest } from './params';
-import { GRAPH_IO } from './train-graph';
+import { GRAPH_IO, gradientOutput } from './train-graph';
 
 export interface SessionOptions {
   /**
@@ -37,7 +37,12 @@ export interface Evaluation {
 }
 
 export interface TrainSession {
-  step(params: Float32Array, batch: Batch): Promise<StepResult>;
+  /**
+   * One forward and backward pass. The gradient is written into `into` when given (of the
+   * manifest's total size; reusing one buffer saves allocating it every step), else into a new
+   * vector.
+   */
+  step(params: Float32Array, batch: Batch, into?: Float32Array): Promise<StepResult>;
   release(): Promise<void>;
 }
 
@@ -57,20 +62,25 @@ export async function createTrainSession(
   const features = featureCount(session);
   const labels = session.inputMetadata.find((input) => input.name === GRAPH_IO.y);
   const wantsTargets = labels?.isTensor === true && labels.type === 'float32';
+  // Tensors over the same vectors are reused: onnxruntime spends microseconds on each new one,
+  // and learners step many times on one weights vector into one gradient buffer.
+  const feedsFor = lastOf((params: Float32Array) => paramFeeds(model.manifest, params));
+  const fetchesFor = lastOf((grad: Float32Array) => gradientFetches(model.manifest, grad));
   return {
-    async step(params, batch) {
+    async step(params, batch, into) {
       checkFlatSize(model.manifest, params);
+      if (into) checkFlatSize(model.manifest, into, 'gradient buffer');
       const rows = checkBatch(batch, features);
       const feeds = {
-        ...paramFeeds(model.manifest, params),
+        ...feedsFor(params),
         [GRAPH_IO.x]: new ort.Tensor('float32', rows, [batch.n, features]),
         [GRAPH_IO.y]: labelTensor(batch, wantsTargets),
       };
-      const outputs = await run(session, feeds, 'train step');
-      return {
-        loss: outputTensor(outputs, GRAPH_IO.loss).data[0] as number,
-        grad: outputTensor(outputs, GRAPH_IO.grad).data,
-      };
+      const loss = new Float32Array(1);
+      const grad = into ?? new Float32Array(model.manifest.totalSize);
+      const fetches = { [GRAPH_IO.loss]: new ort.Tensor('float32', loss, []), ...fetchesFor(grad) };
+      await run(session, feeds, 'train step', fetches);
+      return { loss: loss[0] as number, grad };
     },
     release: () => session.release(),
   };
@@ -182,9 +192,20 @@ function labelTensor(batch: Batch, wantsTargets: boolean): ort.Tensor {
         : 'this model is trained on class labels, the batch has regression targets',
     );
   }
-  return labels instanceof Float32Array
-    ? new ort.Tensor('float32', labels, [batch.n])
-    : new ort.Tensor('int64', BigInt64Array.from(labels, BigInt), [batch.n]);
+  if (labels instanceof Float32Array) return new ort.Tensor('float32', labels, [batch.n]);
+  // A plain loop: BigInt64Array.from(labels, BigInt) takes five times as long.
+  const indices = new BigInt64Array(batch.n);
+  for (let i = 0; i < batch.n; i++) indices[i] = BigInt(labels[i] as number);
+  return new ort.Tensor('int64', indices, [batch.n]);
+}
+
+/** `make` memoized for the most recent key only. */
+function lastOf<Key, Value>(make: (key: Key) => Value): (key: Key) => Value {
+  let last: { key: Key; value: Value } | undefined;
+  return (key) => {
+    if (last?.key !== key) last = { key, value: make(key) };
+    return last.value;
+  };
 }
 
 async function openSession(
@@ -211,9 +232,10 @@ async function run(
   session: ort.InferenceSession,
   feeds: ort.InferenceSession.FeedsType,
   what: string,
+  fetches?: ort.InferenceSession.FetchesType,
 ): Promise<ort.InferenceSession.ReturnType> {
   try {
-    return await session.run(feeds);
+    return await (fetches ? session.run(feeds, fetches) : session.run(feeds));
   } catch (cause) {
     const detail = cause instanceof Error ? `: ${cause.message.split('\n')[0]}` : '';
     throw new ModelError(`onnxruntime failed during ${what}${detail}`, { cause });
@@ -236,18 +258,33 @@ function featureCount(session: ort.InferenceSession): number {
   return features;
 }
 
-/** The parameters as views into the flat vector: onnxruntime reads them in place, no copies. */
-/** One tensor per parameter, each a view of the flat vector (no copy in JS). */
+/** One tensor per parameter, each a view of the flat vector: onnxruntime reads them in place. */
 export function paramFeeds(manifest: ParamManifest, params: Float32Array): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+  return parameterViews(manifest, params, (name) => name);
+}
+
+/**
+ * Preallocated train outputs: each parameter's gradient bound to its view of the flat `grad`,
+ * so onnxruntime writes the flat vector in place.
+ */
+export function gradientFetches(manifest: ParamManifest, grad: Float32Array): Record<string, ort.Tensor> {
+  return parameterViews(manifest, grad, gradientOutput);
+}
+
+function parameterViews(
+  manifest: ParamManifest,
+  flat: Float32Array,
+  key: (parameter: string) => string,
+): Record<string, ort.Tensor> {
+  const views: Record<string, ort.Tensor> = {};
   for (const spec of manifest.params) {
-    feeds[spec.name] = new ort.Tensor(
+    views[key(spec.name)] = new ort.Tensor(
       'float32',
-      params.subarray(spec.offset, spec.offset + spec.size),
+      flat.subarray(spec.offset, spec.offset + spec.size),
       spec.shape,
     );
   }
-  return feeds;
+  return views;
 }
 
 /** The batch's feature rows, exactly n x features long. */

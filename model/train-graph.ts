@@ -15,9 +15,23 @@ export const GRAPH_IO = {
   prediction: 'prediction',
   /** Train output: scalar float32, mean loss over the batch. */
   loss: 'loss',
-  /** Train output: float32 [totalSize], the gradient flattened in manifest order. */
+  /**
+   * Prefix of the train outputs `grad/{parameter}`, one per parameter in its own shape. A
+   * session binds them to views of one flat vector (see gradientOutput), so onnxruntime
+   * writes the flat gradient in place, with no concatenation in the graph and no copy out.
+   */
   grad: 'grad',
 } as const;
+
+/** The train graph's output holding the gradient of `parameter`. */
+export function gradientOutput(parameter: string): string {
+  return `${GRAPH_IO.grad}/${parameter}`;
+}
+
+/** Whether a model's tensor name clashes with a name kasync's graphs give their inputs and outputs. */
+export function isReservedName(name: string): boolean {
+  return (Object.values(GRAPH_IO) as string[]).includes(name) || name.startsWith(`${GRAPH_IO.grad}/`);
+}
 
 export type LossKind = 'cross-entropy' | 'mse';
 
@@ -97,8 +111,7 @@ function oneHotLabels(graph: Graph, scores: string, floatType: FloatType): strin
 
 /**
  * Differentiates `lossGraph` (parameters as float32 inputs, a scalar `loss` tensor) and
- * returns the train graph: outputs `loss` and `grad`, the concatenation of the flattened
- * per-parameter gradients in manifest order, so a learner gets one flat vector per step.
+ * returns the train graph: outputs `loss`, then `grad/{parameter}` in manifest order.
  * Dropout nodes are switched to training mode first, so every step draws a new mask.
  */
 export function buildTrainGraph(
@@ -114,28 +127,23 @@ export function buildTrainGraph(
       );
     }
   }
-  const { graph, gradients } = differentiate(withDropoutTraining(lossGraph), {
+  const prepared = withDropoutTraining(lossGraph).clone();
+  // Backward tensors get fresh names, so none can take an output's name.
+  prepared.reserveNames(manifest.params.map((spec) => gradientOutput(spec.name)));
+  const { graph, gradients } = differentiate(prepared, {
     loss: options.loss,
     params: manifest.params.map((spec) => spec.name),
   });
   graph.clearOutputs();
-  const flatten = graph.constant(tensor.int64([-1]));
-  const flatParts = manifest.params.map((spec) =>
-    graph.op('Reshape', [gradients.get(spec.name) as string, flatten], undefined, {
-      name: `grad/flat/${spec.name}`,
-    }),
-  );
-  graph.addNode({
-    opType: 'Concat',
-    inputs: flatParts,
-    outputs: [GRAPH_IO.grad],
-    attributes: { axis: attr.int(0) },
-  });
   if (options.loss !== GRAPH_IO.loss) {
     graph.addNode({ opType: 'Identity', inputs: [options.loss], outputs: [GRAPH_IO.loss] });
   }
   graph.addOutput(GRAPH_IO.loss, 'float32', []);
-  graph.addOutput(GRAPH_IO.grad, 'float32', [manifest.totalSize]);
+  for (const spec of manifest.params) {
+    const output = gradientOutput(spec.name);
+    graph.addNode({ opType: 'Identity', inputs: [gradients.get(spec.name) as string], outputs: [output] });
+    graph.addOutput(output, 'float32', spec.shape);
+  }
   return graph;
 }
 

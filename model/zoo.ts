@@ -18,9 +18,8 @@ export type ModelConfig =
   | { readonly kind: 'logreg' }
   | { readonly kind: 'mlp'; readonly hidden?: readonly number[]; readonly activation?: Activation }
   /**
-   * Per entry of `channels`: 3x3 convolution (pads 1), activation (ReLU by default), 2x2 max
-   * pooling; then one dense
-   * layer to the classes. Rows are images [C, H, W] given by `image`, by default one channel
+   * Per entry of `channels`: 3x3 convolution (pads 1), 2x2 max pooling, activation (ReLU by
+   * default); then one dense layer to the classes. Rows are images [C, H, W] given by `image`, by default one channel
    * of side sqrt(features) (MNIST: [1, 28, 28]).
    */
   | {
@@ -47,7 +46,7 @@ export interface BuiltModel extends DataShape {
   readonly manifest: ParamManifest;
   /** Inputs: each parameter by name and `x` [N, features]; output `logits` [N, classes]. */
   readonly forward: Uint8Array;
-  /** Inputs: parameters, `x`, `y` int64 [N]; outputs `loss` (batch mean) and flat `grad`. */
+  /** Inputs: parameters, `x`, `y` int64 [N]; outputs `loss` (batch mean), then `grad/{parameter}` each. */
   readonly train: Uint8Array;
   /**
    * Initial parameters. Built-in models: deterministic in the seed, He-normal weights before
@@ -158,18 +157,20 @@ export function buildModelGraphs(
         params.push({ name: weight, shape: [filters, depth, 3, 3] }, { name: bias, shape: [filters] });
         inits.push(activation === 'relu' ? 'he-normal' : 'glorot-uniform', 'zeros');
         const samePadding = { pads: attr.ints([1, 1, 1, 1]) };
-        const convolved = forward.op('Conv', [current, weight, bias], samePadding, { name: layer });
-        const activated = declared(
-          forward.op(ACTIVATIONS[activation], [convolved], undefined, { name: `${layer}.${activation}` }),
+        const convolved = declared(
+          forward.op('Conv', [current, weight, bias], samePadding, { name: layer }),
           [filters, rows, columns],
         );
         [depth, rows, columns] = [filters, Math.floor(rows / 2), Math.floor(columns / 2)];
+        // Pooling before the activation computes the same function (every activation here is
+        // monotone, so it commutes with max), with the activation and its gradient on a quarter
+        // of the values.
         const halving = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
-        current = declared(forward.op('MaxPool', [activated], halving, { name: `pool${i + 1}` }), [
-          depth,
-          rows,
-          columns,
-        ]);
+        const pooled = forward.op('MaxPool', [convolved], halving, { name: `pool${i + 1}` });
+        current = declared(
+          forward.op(ACTIVATIONS[activation], [pooled], undefined, { name: `pool${i + 1}.${activation}` }),
+          [depth, rows, columns],
+        );
       });
       const flat = forward.op('Flatten', [current], { axis: attr.int(1) }, { name: 'flatten' });
       logits = dense(flat, 'fc', depth * rows * columns, data.classes, 'glorot-uniform');

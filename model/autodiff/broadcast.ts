@@ -11,10 +11,15 @@ export function sumToShapeOf(ctx: GradientContext, grad: string, target: string)
   if (staticDims?.every((dim) => dim !== 1)) {
     // With no size-1 dims the target matches the trailing dims of `grad` exactly, so only
     // the leading (broadcast) dims need summing: flatten them into one axis and reduce it.
+    // Reshapes that would not change the shape are left out: each costs a kernel launch.
     const size = staticDims.reduce((a, b) => a * b, 1);
-    const rows = ctx.op('Reshape', [grad, ctx.int64([-1, size])]);
+    const gradShape = ctx.staticShape(grad);
+    const rows =
+      gradShape?.length === 2 && gradShape[1] === size
+        ? grad
+        : ctx.op('Reshape', [grad, ctx.int64([-1, size])]);
     const summed = ctx.op('ReduceSum', [rows, ctx.int64([0])], { keepdims: attr.int(0) });
-    return ctx.op('Reshape', [summed, ctx.int64(staticDims)]);
+    return staticDims.length === 1 ? summed : ctx.op('Reshape', [summed, ctx.int64(staticDims)]);
   }
   // General case, decided at run time: left-pad the target's shape with ones to the rank of
   // `grad`; the broadcast axes are exactly those where the padded shape is 1.

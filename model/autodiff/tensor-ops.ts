@@ -44,8 +44,10 @@ export function asFloat(ctx: GradientContext, value: string): string {
   return ctx.op('Cast', [value], { to: attr.int(TensorTypeCode[ctx.floatType]) });
 }
 
-/** Dimension `axis` of `tensorName` as a scalar int64 tensor. */
+/** Dimension `axis` of `tensorName` as a scalar int64 tensor: a constant when the shape is declared. */
 export function dimension(ctx: GradientContext, tensorName: string, axis: number): string {
+  const declared = ctx.staticShape(tensorName)?.[axis];
+  if (typeof declared === 'number') return ctx.int64([declared], []);
   return ctx.op('Gather', [ctx.op('Shape', [tensorName]), ctx.int64([axis], [])], { axis: attr.int(0) });
 }
 

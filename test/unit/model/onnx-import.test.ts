@@ -8,7 +8,7 @@ import { attr, Graph, tensor } from '../../../model/graph';
 import { importOnnxModel } from '../../../model/onnx-import';
 import { createRng } from '../../../model/random';
 import { createEvalSession, createTrainSession } from '../../../model/session';
-import { buildLossGraph, GRAPH_IO } from '../../../model/train-graph';
+import { buildLossGraph, GRAPH_IO, gradientOutput } from '../../../model/train-graph';
 import type { BuiltModel } from '../../../model/zoo';
 import { float32GradientError } from './float64-reference';
 import { exportedCnn, exportedEmbeddingModel } from './onnx-fixtures';
@@ -131,6 +131,30 @@ describe('a PyTorch-style exported CNN', () => {
     expect(forward.outputs.map((output) => output.name)).toEqual([GRAPH_IO.logits]);
     const result = await evaluate(model, model.initParams(0), mnist().test);
     expect(result.n).toBe(2000);
+  });
+
+  test("names under the gradient outputs' prefix (grad/...) are renamed too", async () => {
+    const data = loadBuiltinDataset('synthetic');
+    const [features, classes] = [data.features, data.classes];
+    const graph = new Graph('clash', 17);
+    graph.addInput('input', 'float32', ['N', features]);
+    graph.addInitializer(
+      'w',
+      tensor.float('float32', Array(features * classes).fill(0.01), [features, classes]),
+    );
+    graph.addInitializer('b', tensor.float('float32', Array(classes).fill(0), [classes]));
+    // Forward tensors named like the gradient outputs of the parameters w and b.
+    graph.addNode({ opType: 'MatMul', inputs: ['input', 'w'], outputs: ['grad/w'], name: 'product' });
+    graph.addNode({ opType: 'Add', inputs: ['grad/w', 'b'], outputs: ['grad/b'], name: 'bias' });
+    graph.addOutput('grad/b', 'float32', ['N', classes]);
+    const model = importOnnxModel(graph.toBytes(), { output: 'grad/b', loss: 'cross-entropy' }).build(data);
+    expect(model.manifest.params.map((spec) => spec.name)).toEqual(['w', 'b']);
+    const train = await ort.InferenceSession.create(model.train);
+    expect(train.outputNames).toEqual([GRAPH_IO.loss, gradientOutput('w'), gradientOutput('b')]);
+    await train.release();
+    const before = await evaluate(model, model.initParams(0), data.test);
+    const after = await evaluate(model, await sgd(model, data.train, 100, 0.1), data.test);
+    expect(after.loss).toBeLessThan(before.loss);
   });
 
   test('the exported inference model gives the forward graph logits', async () => {

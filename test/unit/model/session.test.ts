@@ -45,6 +45,28 @@ describe('sessions', () => {
     expect(evaluation.loss).toBeCloseTo(first.loss, 5);
   });
 
+  test('a step writes into a given gradient buffer, and each params vector gets its own gradient', async () => {
+    const fresh = await train.step(params, batch);
+    const buffer = new Float32Array(model.manifest.totalSize).fill(Number.NaN);
+    const into = await train.step(params, batch, buffer);
+    expect(into.grad).toBe(buffer);
+    expect(buffer).toEqual(fresh.grad);
+    expect(into.loss).toBe(fresh.loss);
+
+    // The session reuses tensors over the last params vector and buffer; a new vector, or the
+    // same one changed in place, must still be read afresh.
+    const other = model.initParams(5);
+    const otherGrad = Float32Array.from((await train.step(other, batch)).grad);
+    expect(otherGrad).not.toEqual(fresh.grad);
+    expect((await train.step(other, batch, buffer)).grad).toEqual(otherGrad);
+    const changing = Float32Array.from(params);
+    await train.step(changing, batch, buffer);
+    changing.set(other);
+    expect((await train.step(changing, batch, buffer)).grad).toEqual(otherGrad);
+
+    await expect(train.step(params, batch, buffer.subarray(1))).rejects.toThrow(/gradient buffer has/);
+  });
+
   test('evaluation does not depend on the chunk size', async () => {
     const oneChunk = await createEvalSession(model);
     const whole = await oneChunk.evaluate(params, synthetic().test);

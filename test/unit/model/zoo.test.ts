@@ -8,7 +8,7 @@ import { exportInferenceModel } from '../../../model/export';
 import { Graph } from '../../../model/graph';
 import { createRng } from '../../../model/random';
 import { createTrainSession } from '../../../model/session';
-import { GRAPH_IO } from '../../../model/train-graph';
+import { GRAPH_IO, gradientOutput } from '../../../model/train-graph';
 import { buildModel, buildModelGraphs, type ModelConfig } from '../../../model/zoo';
 import { float32GradientError } from './float64-reference';
 
@@ -61,7 +61,7 @@ describe('buildModel', () => {
     expect(forward.inputNames).toEqual([GRAPH_IO.x, ...names]);
     expect(forward.outputNames).toEqual([GRAPH_IO.logits]);
     expect(train.inputNames).toEqual([GRAPH_IO.x, ...names, GRAPH_IO.y]);
-    expect(train.outputNames).toEqual([GRAPH_IO.loss, GRAPH_IO.grad]);
+    expect(train.outputNames).toEqual([GRAPH_IO.loss, ...names.map(gradientOutput)]);
     await Promise.all([forward.release(), train.release()]);
     for (const bytes of [model.forward, model.train]) {
       const initializers = [...Graph.fromBytes(bytes).initializers.keys()];
