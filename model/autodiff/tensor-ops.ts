@@ -138,8 +138,10 @@ export function effectivePads(node: GraphNode, window: WindowAttributes): readon
 
 /**
  * Transposed convolution of `dy` (the gradient of a windowed op's output [N, O, T...]) back
- * onto the input grid, [N, C, S...] like `like`. ConvTranspose gets only the begin pads, so its
- * output starts at input position 0; fitSpatial then fits the tail.
+ * onto the input grid, [N, C, S...] like `like`. When `like`'s spatial size is declared and the
+ * window's own pads land exactly on it (as "same" padding does), ConvTranspose takes them as
+ * they are. Otherwise it gets only the begin pads, so its output starts at input position 0,
+ * and fitSpatial fits the tail.
  */
 export function transposedWindow(
   ctx: GradientContext,
@@ -151,13 +153,21 @@ export function transposedWindow(
   pads: readonly number[],
   group: number,
 ): string {
+  const r = window.spatialRank;
+  const beginPadded = transposedSize(window, pads, kernelShape);
+  const declared = ctx.staticShape(like)?.slice(2);
+  const exact =
+    declared?.length === r &&
+    declared.every(
+      (size, axis) => typeof size === 'number' && beginPadded(size, axis) - (pads[axis + r] as number) === size,
+    );
   const spread = ctx.op('ConvTranspose', [dy, kernel], {
     strides: attr.ints(window.strides),
     dilations: attr.ints(window.dilations),
-    pads: attr.ints(beginPadsOnly(pads)),
+    pads: attr.ints(exact ? pads : beginPadsOnly(pads)),
     group: attr.int(group),
   });
-  return fitSpatial(ctx, spread, like, window.spatialRank, transposedSize(window, pads, kernelShape));
+  return exact ? spread : fitSpatial(ctx, spread, like, r, beginPadded);
 }
 
 /** Keeps the begin pads and zeroes the end pads: [b_1..b_r, e_1..e_r] -> [b_1..b_r, 0..0]. */

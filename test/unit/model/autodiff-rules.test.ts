@@ -367,6 +367,12 @@ const cases: Record<string, Record<string, RuleCase>> = {
   },
   Conv: {
     '2-D with bias': conv([2, 3, 5, 5], [4, 3, 3, 3], true),
+    'same padding (pads 1, stride 1), as the zoo CNN': conv([2, 3, 6, 6], [4, 3, 3, 3], true, {
+      pads: [1, 1, 1, 1],
+    }),
+    'asymmetric pads that still land on the input grid': conv([1, 2, 6, 5], [2, 2, 3, 2], false, {
+      pads: [2, 0, 0, 1],
+    }),
     'asymmetric pads, strides leaving trailing input unread, dilations': conv(
       [2, 2, 8, 7],
       [3, 2, 3, 2],
