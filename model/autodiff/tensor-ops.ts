@@ -159,7 +159,8 @@ export function transposedWindow(
   const exact =
     declared?.length === r &&
     declared.every(
-      (size, axis) => typeof size === 'number' && beginPadded(size, axis) - (pads[axis + r] as number) === size,
+      (size, axis) =>
+        typeof size === 'number' && beginPadded(size, axis) - (pads[axis + r] as number) === size,
     );
   const spread = ctx.op('ConvTranspose', [dy, kernel], {
     strides: attr.ints(window.strides),
