@@ -165,10 +165,10 @@ export function trackerImbalance(nodes: readonly RfastNode[]): number {
 }
 
 /** The average of the nodes' models: what a decentralized run has learned. */
-export function averageModel(nodes: readonly RfastNode[]): Float64Array {
-  const mean = new Float64Array(nodes[0]?.x.length ?? 0);
-  for (const node of nodes)
-    for (let d = 0; d < mean.length; d++) mean[d] = (mean[d] as number) + (node.x[d] as number);
-  for (let d = 0; d < mean.length; d++) mean[d] = (mean[d] as number) / nodes.length;
+export function meanModel(models: readonly Float64Array[]): Float64Array {
+  const mean = new Float64Array(models[0]?.length ?? 0);
+  for (const x of models)
+    for (let d = 0; d < mean.length; d++) mean[d] = (mean[d] as number) + (x[d] as number);
+  for (let d = 0; d < mean.length; d++) mean[d] = (mean[d] as number) / models.length;
   return mean;
 }
