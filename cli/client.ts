@@ -67,7 +67,7 @@ export type RequestSigner = (request: {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
 }) => Promise<Record<string, string>>;
 
 export function sigv4Signer(region: string, credentials?: CredentialProvider): RequestSigner {
@@ -173,7 +173,8 @@ export class ApiClient {
         method: init.method ?? 'GET',
         url,
         headers,
-        body: typeof init.body === 'string' ? init.body : undefined,
+        // The signature covers the payload: uploads send bytes, everything else JSON text.
+        body: typeof init.body === 'string' || init.body instanceof Uint8Array ? init.body : undefined,
       });
     } catch (error) {
       throw new KasyncError(

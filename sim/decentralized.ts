@@ -205,7 +205,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
       }
       now += slowest + reduce;
       evaluate(now);
-      for (let d = 0; d < x.length; d++) x[d] = (x[d] as number) - run.spec.stepSize * (step[d] as number);
+      descend(x, run.spec.stepSize, step);
     }
     evaluate(run.spec.seconds);
   },
@@ -235,14 +235,9 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
           for (let d = 0; d < x.length; d++)
             next[d] = (next[d] as number) + weight * ((other[d] as number) - (x[d] as number));
         }
-        return next;
+        return descend(next, run.spec.stepSize, gradients[i] as Float64Array);
       });
-      mixed.forEach((next, i) => {
-        const gradient = gradients[i] as Float64Array;
-        for (let d = 0; d < next.length; d++)
-          next[d] = (next[d] as number) - run.spec.stepSize * (gradient[d] as number);
-        (models[i] as Float64Array).set(next);
-      });
+      mixed.forEach((next, i) => (models[i] as Float64Array).set(next));
     }
     evaluate(run.spec.seconds);
   },
@@ -284,6 +279,12 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
     evaluate(run.spec.seconds);
   },
 };
+
+/** x <- x - stepSize * direction, in place; returns x. */
+function descend(x: Float64Array, stepSize: number, direction: Float64Array): Float64Array {
+  for (let d = 0; d < x.length; d++) x[d] = (x[d] as number) - stepSize * (direction[d] as number);
+  return x;
+}
 
 /** Neighbours on the undirected version of the graph, for the protocols that exchange both ways. */
 function undirected(topology: Topology): readonly (readonly number[])[] {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@smithy/core/checksum';
@@ -14,7 +15,7 @@ interface Received {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
-  body: string;
+  body: Buffer;
 }
 
 const CREDENTIALS = {
@@ -30,14 +31,14 @@ describe('ApiClient authentication', () => {
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => {
-        body += chunk;
-      });
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        const body = Buffer.concat(chunks);
         received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
         res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
-        res.end(req.method === 'POST' ? '{"jobId":"job-abc"}' : '{"jobs":[]}');
+        const reply = req.url?.startsWith('/uploads/') ? '{"uri":"s3://b/k"}' : '{"jobId":"job-abc"}';
+        res.end(req.method === 'POST' ? reply : '{"jobs":[]}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -72,11 +73,16 @@ describe('ApiClient authentication', () => {
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers,
-        body: request.body || undefined,
+        body: request.body.length > 0 ? new Uint8Array(request.body) : undefined,
       },
       { signingDate },
     );
     expect(authorization).toBe(expected.headers.authorization);
+    // The signature covers this header's payload hash; API Gateway checks it against the body.
+    const payloadHash = request.headers['x-amz-content-sha256'];
+    if (payloadHash !== undefined) {
+      expect(payloadHash).toBe(createHash('sha256').update(request.body).digest('hex'));
+    }
   }
 
   it('signs GET and POST requests with SigV4 for execute-api when told to', async () => {
@@ -96,7 +102,19 @@ describe('ApiClient authentication', () => {
       await expectValidSignature(request, 'eu-west-1');
     }
     expect(received[1]?.headers.authorization).toMatch(/SignedHeaders=[^,]*content-type/);
-    expect(received[1]?.body).toBe('{"model":"softmax","dataset":"mnist"}');
+    expect(received[1]?.body.toString()).toBe('{"model":"softmax","dataset":"mnist"}');
+  });
+
+  it('signs the bytes of an upload, not an empty payload', async () => {
+    const client = new ApiClient(base, {
+      env: { KASYNC_SIGV4: '1', KASYNC_SIGV4_REGION: 'eu-west-1' },
+      credentials: async () => CREDENTIALS,
+    });
+    const bytes = Uint8Array.from([0x08, 0x07, 0x12, 0xff, 0x00, 0x80]);
+    expect(await client.upload('model', bytes)).toBe('s3://b/k');
+    const [request] = received as [Received];
+    expect(new Uint8Array(request.body)).toEqual(bytes);
+    await expectValidSignature(request, 'eu-west-1');
   });
 
   it('takes credentials from the standard chain (here: the environment)', async () => {

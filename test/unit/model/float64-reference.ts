@@ -126,25 +126,10 @@ export async function float32GradientError(
   const train = await createTrainSession(model);
   const { grad } = await train.step(params, batch);
   await train.release();
-  const features = batch.x.length / batch.n;
   const reference = await ort.InferenceSession.create(float64Twin(lossGraph).toBytes());
-  const lossAt = async (flat: Float64Array) => {
-    const feeds: Record<string, ort.Tensor> = {
-      [GRAPH_IO.x]: new ort.Tensor('float64', Float64Array.from(batch.x), [batch.n, features]),
-      [GRAPH_IO.y]:
-        batch.y instanceof Float32Array
-          ? new ort.Tensor('float64', Float64Array.from(batch.y), [batch.n])
-          : new ort.Tensor('int64', BigInt64Array.from(batch.y, BigInt), [batch.n]),
-    };
-    for (const spec of model.manifest.params) {
-      feeds[spec.name] = new ort.Tensor(
-        'float64',
-        flat.subarray(spec.offset, spec.offset + spec.size),
-        spec.shape,
-      );
-    }
-    return Number((await reference.run(feeds))[GRAPH_IO.loss]?.data[0]);
-  };
+  const feeds = float64Feeds(model.manifest, batch);
+  const lossAt = async (flat: Float64Array) =>
+    Number((await reference.run(feeds(flat)))[GRAPH_IO.loss]?.data[0]);
   const scale = Math.sqrt(grad.reduce((total, g) => total + g * g, 0) / grad.length);
   const rng = createRng(11);
   const base = Float64Array.from(params);
@@ -152,12 +137,7 @@ export async function float32GradientError(
   for (const spec of model.manifest.params) {
     for (let k = 0; k < coordinatesPerParam; k++) {
       const index = spec.offset + rng.int(spec.size);
-      const step = 1e-6;
-      const shifted = Float64Array.from(base);
-      shifted[index] = (base[index] as number) + step;
-      const up = await lossAt(shifted);
-      shifted[index] = (base[index] as number) - step;
-      const numeric = (up - (await lossAt(shifted))) / (2 * step);
+      const numeric = await centralDifference(lossAt, base, index);
       worst = Math.max(
         worst,
         Math.abs((grad[index] as number) - numeric) / Math.max(Math.abs(numeric), scale),
@@ -166,4 +146,42 @@ export async function float32GradientError(
   }
   await reference.release();
   return worst;
+}
+
+/** Feeds of a float64 loss graph: the batch widened to float64 and each parameter a view of `flat`. */
+export function float64Feeds(
+  manifest: ParamManifest,
+  batch: Batch,
+): (flat: Float64Array) => Record<string, ort.Tensor> {
+  const features = batch.x.length / batch.n;
+  const x = new ort.Tensor('float64', Float64Array.from(batch.x), [batch.n, features]);
+  const y =
+    batch.y instanceof Float32Array
+      ? new ort.Tensor('float64', Float64Array.from(batch.y), [batch.n])
+      : new ort.Tensor('int64', BigInt64Array.from(batch.y, BigInt), [batch.n]);
+  return (flat) => {
+    const feeds: Record<string, ort.Tensor> = { [GRAPH_IO.x]: x, [GRAPH_IO.y]: y };
+    for (const spec of manifest.params) {
+      feeds[spec.name] = new ort.Tensor(
+        'float64',
+        flat.subarray(spec.offset, spec.offset + spec.size),
+        spec.shape,
+      );
+    }
+    return feeds;
+  };
+}
+
+/** d loss / d flat[index] at `base` by a central difference with h = 1e-6. */
+export async function centralDifference(
+  lossAt: (flat: Float64Array) => Promise<number>,
+  base: Float64Array,
+  index: number,
+): Promise<number> {
+  const step = 1e-6;
+  const shifted = Float64Array.from(base);
+  shifted[index] = (base[index] as number) + step;
+  const up = await lossAt(shifted);
+  shifted[index] = (base[index] as number) - step;
+  return (up - (await lossAt(shifted))) / (2 * step);
 }

@@ -2,7 +2,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { type Dataset, loadBuiltinDataset, type Split, sampleBatch } from '../../../model/datasets';
-import { ModelConfigError, UnsupportedOpError } from '../../../model/errors';
+import { ModelConfigError } from '../../../model/errors';
 import { exportInferenceModel } from '../../../model/export';
 import { attr, Graph, tensor } from '../../../model/graph';
 import { importOnnxModel } from '../../../model/onnx-import';
@@ -12,6 +12,7 @@ import { buildLossGraph, GRAPH_IO, gradientOutput } from '../../../model/train-g
 import type { BuiltModel } from '../../../model/zoo';
 import { float32GradientError } from './float64-reference';
 import { exportedCnn, exportedEmbeddingModel } from './onnx-fixtures';
+import { unsupportedOps } from './unsupported-ops';
 
 const mnist = () => loadBuiltinDataset('mnist');
 /** float32 gradients against float64 differences agree to ~1e-6 of the gradient scale; a wrong rule is off by O(1). */
@@ -241,16 +242,6 @@ describe('an embedding model fed integer ids', () => {
 });
 
 describe('models kasync cannot train are refused before any learner starts', () => {
-  function unsupported(run: () => unknown): UnsupportedOpError {
-    try {
-      run();
-    } catch (error) {
-      if (error instanceof UnsupportedOpError) return error;
-      throw error;
-    }
-    throw new Error('expected an UnsupportedOpError');
-  }
-
   test('every unsupported op on the path to the output is listed with its node', () => {
     const graph = new Graph('gelu_mlp', 17);
     graph.addInput('input', 'float32', ['batch', 4]);
@@ -268,7 +259,7 @@ describe('models kasync cannot train are refused before any learner starts', () 
     });
     graph.addOutput('output', 'float32', ['batch', 2]);
     const model = importOnnxModel(graph.toBytes(), { loss: 'cross-entropy' });
-    const error = unsupported(() => model.build({ features: 4, classes: 2 }));
+    const error = unsupportedOps(() => model.build({ features: 4, classes: 2 }));
     expect(error.ops.map(({ opType, nodeName }) => `${opType} ${nodeName}`)).toEqual([
       'Erf /act/Erf',
       'HardSwish /act/HardSwish',
@@ -287,7 +278,7 @@ describe('models kasync cannot train are refused before any learner starts', () 
       name: 'fused_matmul',
     });
     graph.addOutput('output', 'float32', ['batch', 2]);
-    const error = unsupported(() => importOnnxModel(graph.toBytes(), { loss: 'cross-entropy' }));
+    const error = unsupportedOps(() => importOnnxModel(graph.toBytes(), { loss: 'cross-entropy' }));
     expect(error.message).toContain("com.microsoft.FusedMatMul (node 'fused_matmul')");
   });
 

@@ -10,7 +10,7 @@ import { createRng } from '../../../model/random';
 import { createTrainSession } from '../../../model/session';
 import { GRAPH_IO, gradientOutput } from '../../../model/train-graph';
 import { buildModel, buildModelGraphs, type ModelConfig } from '../../../model/zoo';
-import { float32GradientError } from './float64-reference';
+import { centralDifference, float32GradientError, float64Feeds } from './float64-reference';
 
 const mnist = () => loadBuiltinDataset('mnist');
 
@@ -117,20 +117,7 @@ async function checkModelGradient(
   const { graph: train64, gradients } = differentiate(lossGraph, { loss: GRAPH_IO.loss, params: names });
   const forward = await ort.InferenceSession.create(lossGraph.toBytes());
   const backward = await ort.InferenceSession.create(train64.toBytes());
-  const feeds = (flat: Float64Array) => {
-    const result: Record<string, ort.Tensor> = {
-      [GRAPH_IO.x]: new ort.Tensor('float64', Float64Array.from(batch.x), [batch.n, data.features]),
-      [GRAPH_IO.y]: new ort.Tensor('int64', BigInt64Array.from(batch.y, BigInt), [batch.n]),
-    };
-    for (const spec of manifest.params) {
-      result[spec.name] = new ort.Tensor(
-        'float64',
-        flat.subarray(spec.offset, spec.offset + spec.size),
-        spec.shape,
-      );
-    }
-    return result;
-  };
+  const feeds = float64Feeds(manifest, batch);
   const base = Float64Array.from(params);
   const exact64 = await backward.run(feeds(base));
   const lossAt = async (flat: Float64Array) =>
@@ -144,12 +131,7 @@ async function checkModelGradient(
     for (let k = 0; k < coordinatesPerParam; k++) {
       const local = rng.int(spec.size);
       const index = spec.offset + local;
-      const step = 1e-6;
-      const shifted = Float64Array.from(base);
-      shifted[index] = (base[index] as number) + step;
-      const up = await lossAt(shifted);
-      shifted[index] = (base[index] as number) - step;
-      const numeric = (up - (await lossAt(shifted))) / (2 * step);
+      const numeric = await centralDifference(lossAt, base, index);
       // float32 accumulation error is relative to the gradient's overall scale, not to one tiny entry.
       float32Error = Math.max(
         float32Error,

@@ -62,6 +62,24 @@ describe('decentralized simulator', () => {
     expect(final('ad-psgd')).toBeGreaterThan(1e-2);
   });
 
+  // Step sizes as large as each graph tolerates (the sparse ring diverges at 0.3).
+  test.each([
+    ['exponential', 0, 0.2],
+    ['exponential', 0.3, 0.2],
+    ['ring', 0.3, 0.1],
+    ['bidirectional-ring', 0.5, 0.2],
+  ] as const)(
+    'R-FAST on a %s with %f of messages lost (step %f) ends at the minimum of the average',
+    (topology, messageLoss, stepSize) => {
+      const result = simulateDecentralized(
+        spec('rfast', { topology, messageLoss, stepSize, seconds: 4000 }),
+        problem,
+      );
+      expect(result.trace.at(-1)?.loss).toBeLessThan(1e-5);
+      expect(result.lost).toBeGreaterThanOrEqual(0.9 * messageLoss * result.messages);
+    },
+  );
+
   test('runs are reproducible from the seed; messages are counted and lost at the given rate', () => {
     const first = simulateDecentralized(spec('rfast', { seconds: 300 }), problem);
     const again = simulateDecentralized(spec('rfast', { seconds: 300 }), problem);
