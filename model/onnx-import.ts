@@ -319,7 +319,7 @@ function buildImported(
 
   const manifest = createManifest(params);
   const loss = buildLossGraph(forward, { loss: imported.loss, labels: imported.labels });
-  const train = buildTrainGraph(loss, { loss: GRAPH_IO.loss, manifest });
+  const train = buildTrainGraph(loss, { manifest });
   const initial = new Float32Array(manifest.totalSize);
   manifest.params.forEach((spec, i) => {
     const value = source.initializers.get(imported.trainable[i] as string);

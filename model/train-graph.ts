@@ -114,10 +114,7 @@ function oneHotLabels(graph: Graph, scores: string, floatType: FloatType): strin
  * returns the train graph: outputs `loss`, then `grad/{parameter}` in manifest order.
  * Dropout nodes are switched to training mode first, so every step draws a new mask.
  */
-export function buildTrainGraph(
-  lossGraph: Graph,
-  options: { readonly loss: string; readonly manifest: ParamManifest },
-): Graph {
+export function buildTrainGraph(lossGraph: Graph, options: { readonly manifest: ParamManifest }): Graph {
   const { manifest } = options;
   for (const spec of manifest.params) {
     const input = lossGraph.inputs.find((candidate) => candidate.name === spec.name);
@@ -127,24 +124,12 @@ export function buildTrainGraph(
       );
     }
   }
-  const prepared = withDropoutTraining(lossGraph).clone();
-  // Backward tensors get fresh names, so none can take an output's name.
-  prepared.reserveNames(manifest.params.map((spec) => gradientOutput(spec.name)));
-  const { graph, gradients } = differentiate(prepared, {
-    loss: options.loss,
+  // differentiate's outputs are already the train graph's: `loss`, then `grad/{parameter}`.
+  return differentiate(withDropoutTraining(lossGraph), {
+    loss: GRAPH_IO.loss,
     params: manifest.params.map((spec) => spec.name),
-  });
-  graph.clearOutputs();
-  if (options.loss !== GRAPH_IO.loss) {
-    graph.addNode({ opType: 'Identity', inputs: [options.loss], outputs: [GRAPH_IO.loss] });
-  }
-  graph.addOutput(GRAPH_IO.loss, 'float32', []);
-  for (const spec of manifest.params) {
-    const output = gradientOutput(spec.name);
-    graph.addNode({ opType: 'Identity', inputs: [gradients.get(spec.name) as string], outputs: [output] });
-    graph.addOutput(output, 'float32', spec.shape);
-  }
-  return graph;
+    gradientName: gradientOutput,
+  }).graph;
 }
 
 /**
@@ -152,7 +137,7 @@ export function buildTrainGraph(
  * the gradient rule multiplies by). Exported forward graphs keep Dropout in inference mode,
  * where it is the identity.
  */
-export function withDropoutTraining(graph: Graph): Graph {
+function withDropoutTraining(graph: Graph): Graph {
   const dropouts = graph.nodes.filter((node) => node.opType === 'Dropout' && node.domain === '');
   if (dropouts.length === 0) return graph;
   const copy = graph.clone();

@@ -59,7 +59,7 @@ export type Init = 'he-normal' | 'glorot-uniform' | 'zeros';
 
 export function buildModel(config: ModelConfig, data: DataShape): BuiltModel {
   const { forward, loss, manifest, inits } = buildModelGraphs(config, data);
-  const train = buildTrainGraph(loss, { loss: GRAPH_IO.loss, manifest });
+  const train = buildTrainGraph(loss, { manifest });
   return {
     features: data.features,
     classes: data.classes,

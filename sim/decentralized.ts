@@ -237,7 +237,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
         }
         return descend(next, run.spec.stepSize, gradients[i] as Float64Array);
       });
-      mixed.forEach((next, i) => (models[i] as Float64Array).set(next));
+      for (const [i, next] of mixed.entries()) (models[i] as Float64Array).set(next);
     }
     evaluate(run.spec.seconds);
   },

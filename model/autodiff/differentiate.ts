@@ -29,6 +29,11 @@ export interface DifferentiateOptions {
   readonly params: readonly string[];
   /** Rule set; defaults to every built-in rule. */
   readonly rules?: ReadonlyMap<string, GradientRule>;
+  /**
+   * The output name of each parameter's gradient; it must not name a tensor of the forward
+   * graph. Default `{param}_grad` (suffixed if taken).
+   */
+  readonly gradientName?: (param: string) => string;
 }
 
 export interface Differentiated {
@@ -60,6 +65,19 @@ export function differentiate(forward: Graph, options: DifferentiateOptions): Di
   checkSupported(activeNodes, forward, rules, reachesLoss, carriesGradient);
 
   const graph = forward.clone(`${forward.name}_train`, Math.max(forward.opset, MIN_TRAIN_OPSET));
+  // Taken before any backward node is named, so none can take them.
+  const outputNames = new Map(
+    options.params.map((param) => {
+      const wanted = options.gradientName?.(param) ?? `${param}_grad`;
+      const name = graph.freshName(wanted);
+      if (options.gradientName && name !== wanted) {
+        throw new GraphError(
+          `gradient output '${wanted}' would clash with a tensor of graph '${forward.name}'`,
+        );
+      }
+      return [param, name];
+    }),
+  );
   const contributions = new Map<string, string[]>();
   const contribute = (tensorName: string, gradient: string) => {
     const existing = contributions.get(tensorName);
@@ -122,7 +140,7 @@ export function differentiate(forward: Graph, options: DifferentiateOptions): Di
   graph.clearOutputs();
   graph.addOutput(options.loss, floatType, forward.valueInfo(options.loss)?.shape);
   for (const param of options.params) {
-    const outputName = graph.freshName(`${param}_grad`);
+    const outputName = outputNames.get(param) as string;
     const gradient =
       totalGradient(param, outputName) ??
       // The loss does not depend on this parameter.

@@ -156,6 +156,13 @@ describe('differentiate', () => {
     expect(gradients.get('x')).toBe('x_grad');
     expect(train.outputs.map((output) => output.name)).toEqual([loss, 'x_grad']);
     expect(train.outputs[1]?.shape).toEqual([2, 3]);
+
+    // Chosen names are taken before any backward tensor is named, so none can take them.
+    const named = differentiate(graph, { loss, params: ['x'], gradientName: (param) => `grad/${param}` });
+    expect(named.graph.outputs.map((output) => output.name)).toEqual([loss, 'grad/x']);
+    expect(() => differentiate(graph, { loss, params: ['x'], gradientName: () => loss })).toThrow(
+      /gradient output '.*' would clash with a tensor of graph 'test'/,
+    );
   });
 
   test('rejects impossible requests with named errors', () => {
