@@ -14,9 +14,16 @@ export function roundIsFull(state: JobState): boolean {
   return state.status === JobStatus.running && state.pending.length >= state.k;
 }
 
-/** True when the head round has been full for longer than the lease: its aggregator is presumed dead. */
+/**
+ * True when the head round has been full for longer than the lease (its aggregator is presumed
+ * dead) and no takeover's lease is running: claiming one that is would only be refused.
+ */
 export function roundIsStalled(state: JobState, leaseMs: number, now: number): boolean {
-  return roundIsFull(state) && now - state.pending[state.k - 1].at > leaseMs;
+  return (
+    roundIsFull(state) &&
+    now - state.pending[state.k - 1].at > leaseMs &&
+    !(state.aggregator && state.aggregator.until >= now)
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { LearnerFencedError } from './errors';
 import { learnerIds } from './keys';
@@ -64,8 +65,6 @@ export interface InvocationResult {
   readonly committed: { readonly updates: number; readonly gradients: number; readonly stalenessSum: number };
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * The whole of one learner invocation (DESIGN.md §3): claim the epoch, run the learner loop with
  * heartbeats, record the invocation, and hand over to the next epoch while the job runs.
@@ -84,7 +83,7 @@ export async function handleLearnerInvocation(
   const { learners } = runtime.stores;
   const { jobId, learner } = invocation;
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? setTimeout;
   const nonce = randomUUID();
   const start = Date.now();
   const progress = emptyProgress();

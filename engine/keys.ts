@@ -34,8 +34,7 @@ export const ddbKeys = {
     pk: 'JOBS',
     sk: `${String(createdAt).padStart(15, '0')}#${job}`,
   }),
-  /** Sort-key prefixes for querying one kind of item of a job. */
-  commitPrefix: 'V#',
+  /** Sort-key prefix for querying a job's learner items. */
   learnerPrefix: 'L#',
 } as const;
 

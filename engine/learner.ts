@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { sampleBatch } from '../model/datasets';
 import { createRng, hashSeed } from '../model/random';
 import { aggregateWhileFull, DEFAULT_LEASE_MS, evaluateVersion, roundIsStalled } from './aggregator';
@@ -51,8 +52,6 @@ export function emptyProgress(): LearnerProgress {
 /** Polling of the job item by a waiting learner: from the minimum, growing by a factor up to the max. */
 export const POLL = { minMs: 5, maxMs: 40, growth: 1.5 } as const;
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** The conditions an arrival of a gradient computed on `version` carries (DESIGN.md §3 step 5). */
 export function arrivalRule(runtime: JobRuntime, state: JobState, version: number): ArrivalRule {
   return arrivalRuleFor({ variant: runtime.job.spec.variant, k: state.k }, version);
@@ -72,7 +71,7 @@ export async function runLearner(
   const { jobs, blobs } = runtime.stores;
   const { jobId, spec } = runtime.job;
   const { learner, epoch } = invocation;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? setTimeout;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const rule = variantRule(spec.variant);
   const random = createRng(hashSeed(spec.seed, learner, epoch));
@@ -107,11 +106,15 @@ export async function runLearner(
     return jobs.getJob(jobId);
   };
 
-  /** Polls until the version reaches `target`, taking over a stalled round meanwhile. */
-  const waitForVersion = async (target: number): Promise<JobState> => {
+  /**
+   * Polls until the version reaches `target`, taking over a stalled round meanwhile. Starts from
+   * `from`, the newest state this learner has (often the image its own write returned), so a
+   * target already reached costs no read.
+   */
+  const waitForVersion = async (target: number, from: JobState): Promise<JobState> => {
     const waitStart = Date.now();
     let delay: number = POLL.minMs;
-    let state = await jobs.getJob(jobId);
+    let state = from;
     while (running(state) && state.version < target && timeLeft()) {
       await beat();
       await sleep(delay);
@@ -127,14 +130,12 @@ export async function runLearner(
    * short (false) once the version moves on, as the paper cancels stragglers.
    */
   const straggle = async (ms: number, version: number): Promise<boolean> => {
-    if (!rule.rejectsStale) {
-      await sleep(ms);
-      return true;
-    }
     const until = Date.now() + ms;
     for (let left = ms; left > 0; left = until - Date.now()) {
+      // A straggler is alive: it keeps beating, or the others would re-invoke it as dead.
+      await beat();
       await sleep(Math.min(left, POLL.maxMs));
-      if ((await jobs.getJob(jobId)).version !== version) return false;
+      if (rule.rejectsStale && (await jobs.getJob(jobId)).version !== version) return false;
     }
     return true;
   };
@@ -188,14 +189,14 @@ export async function runLearner(
         if (!(error instanceof AlreadyInRoundError || error instanceof BacklogFullError)) throw error;
         // k-async: this learner's previous gradient is still pending; async variants: a backlog.
         // Either way, the next commit makes room for the same gradient.
-        state = await waitForVersion(state.version + 1);
+        state = await waitForVersion(state.version + 1, await jobs.getJob(jobId));
         if (!running(state) || !timeLeft()) return { continueJob: running(state) };
       }
     }
     if (!arrival) {
       // Sync variants: the round of `version` closed without this gradient; compute on the next.
       progress.rejected++;
-      state = await waitForVersion(version + 1);
+      state = await waitForVersion(version + 1, await jobs.getJob(jobId));
       continue;
     }
     progress.pushed++;
@@ -205,7 +206,10 @@ export async function runLearner(
       state = await aggregateWhileFull(runtime, state, `${learner}@${epoch}`, countCommit);
     else state = await takeOverIfStalled(state);
     if (rule.afterPush === AfterPush.waitForNewVersion && running(state)) {
-      state = await waitForVersion(appliedByVersion(arrival.state.version, arrival.index, arrival.state.k));
+      state = await waitForVersion(
+        appliedByVersion(arrival.state.version, arrival.index, arrival.state.k),
+        state,
+      );
     }
   }
   return { continueJob: running(state) };

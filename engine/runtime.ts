@@ -44,10 +44,6 @@ export class JobRuntime {
     return new JobRuntime(stores, job, train, trainData);
   }
 
-  get spec(): JobSpec {
-    return this.job.spec;
-  }
-
   /** Loss and accuracy of `weights` on the held-out split (session and data loaded on first use). */
   async evaluate(weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
     this.evaluator ??= (async () => {

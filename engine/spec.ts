@@ -155,7 +155,6 @@ export const jobSpecSchema = z
   });
 
 type ParsedSpec = z.output<typeof jobSpecSchema>;
-export type ModelSpec = ParsedSpec['model'];
 export type DatasetSpec = ParsedSpec['dataset'];
 export type StragglerSpec = ParsedSpec['stragglers'];
 export type LrSpec = ParsedSpec['lr'] & { etaMax: number };

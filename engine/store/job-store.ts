@@ -421,16 +421,6 @@ export class JobStore extends TableStore {
     );
   }
 
-  async getCommit(jobId: string, version: number): Promise<CommitRecord> {
-    const result = await this.call(`commit ${version}`, () =>
-      this.db.send(
-        new GetCommand({ TableName: this.table, Key: ddbKeys.commit(jobId, version), ConsistentRead: true }),
-      ),
-    );
-    if (!result.Item) throw new NotFoundError(`commit ${version} of job ${jobId} not found`);
-    return result.Item as CommitRecord;
-  }
-
   /** Commit records in version order; `afterVersion` skips the ones a poller already has. */
   async listCommits(jobId: string, afterVersion = 0): Promise<CommitRecord[]> {
     // One condition on the sort key is all a query takes: a range of commit keys.

@@ -74,6 +74,25 @@ describe('fault injection', () => {
     }
   }, 120_000);
 
+  it('a straggler delayed longer than the revive window keeps beating and is not re-invoked as dead', async () => {
+    // Heartbeats every 300 ms, revival after 10 silent beats (3 s); every gradient straggles 4 s.
+    const embedded = await start();
+    try {
+      const { jobId, summary } = await runToEnd(embedded, {
+        ...job(4),
+        variant: 'async',
+        learners: 2,
+        k: 1,
+        stragglers: { distribution: 'shifted-exp', shift: 4, rate: 1000 },
+      });
+      expect(summary).toMatchObject({ status: 'DONE', version: 4 });
+      expect(embedded.stack.lambda.stats(LEARNER_FUNCTION).invocations).toBe(2);
+      await expectAuditOk(embedded, jobId);
+    } finally {
+      await embedded.stop();
+    }
+  }, 120_000);
+
   it('survives kill -9 of running learner processes at random moments', async () => {
     const embedded = await start();
     try {
