@@ -57,6 +57,8 @@ export interface DecentralizedPoint {
   readonly accuracy: number;
   /** Local gradients computed so far, over all nodes. */
   readonly gradients: number;
+  /** The largest distance of a node's model from the average model: how far from consensus. */
+  readonly disagreement: number;
 }
 
 export interface DecentralizedResult {
@@ -118,13 +120,20 @@ interface Run {
   gradient(node: number, x: Float64Array): Float64Array;
 }
 
-/** Records evaluations of `model()` at every evaluation time up to `until`. */
-function evaluator(run: Run, model: () => Float64Array) {
+/** Records evaluations of the average of `models()` at every evaluation time up to `until`. */
+function evaluator(run: Run, models: () => readonly Float64Array[]) {
   let next = 0;
   return (until: number) => {
     while (next <= Math.min(until, run.spec.seconds)) {
-      const { loss, accuracy } = run.problem.evaluate(Float32Array.from(model()));
-      run.trace.push({ seconds: next, loss, accuracy, gradients: run.counts.gradients });
+      const current = models();
+      const mean = meanModel(current);
+      const { loss, accuracy } = run.problem.evaluate(Float32Array.from(mean));
+      const disagreement = Math.max(
+        ...current.map((x) =>
+          Math.sqrt(x.reduce((sum, value, d) => sum + (value - (mean[d] as number)) ** 2, 0)),
+        ),
+      );
+      run.trace.push({ seconds: next, loss, accuracy, gradients: run.counts.gradients, disagreement });
       next += run.spec.evaluateEvery;
     }
   };
@@ -146,7 +155,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
   rfast(run, x0) {
     const { topology, spec } = run;
     const nodes = createRfastNodes(topology, x0, (i, x) => run.gradient(i, x));
-    const evaluate = evaluator(run, () => meanModel(nodes.map((node) => node.x)));
+    const evaluate = evaluator(run, () => nodes.map((node) => node.x));
     const queue = new EventQueue();
     const inFlight = new Map<number, RfastMessage>();
     let nextMessage = 0;
@@ -188,7 +197,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
   allreduce(run, x0) {
     const size = run.problem.nodes.length;
     const x = Float64Array.from(x0);
-    const evaluate = evaluator(run, () => x);
+    const evaluate = evaluator(run, () => [x]);
     for (let now = 0; now <= run.spec.seconds; ) {
       const step = new Float64Array(x.length);
       let slowest = 0;
@@ -214,7 +223,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
     const size = run.problem.nodes.length;
     const neighbours = undirected(run.topology);
     const models = Array.from({ length: size }, () => Float64Array.from(x0));
-    const evaluate = evaluator(run, () => meanModel(models));
+    const evaluate = evaluator(run, () => models);
     const edges = neighbours.reduce((total, list) => total + list.length, 0);
     for (let now = 0; now <= run.spec.seconds; ) {
       let slowest = 0;
@@ -246,7 +255,7 @@ const SIMULATE: Record<DecentralizedAlgorithm, (run: Run, x0: Float64Array) => v
     const size = run.problem.nodes.length;
     const neighbours = undirected(run.topology);
     const models = Array.from({ length: size }, () => Float64Array.from(x0));
-    const evaluate = evaluator(run, () => meanModel(models));
+    const evaluate = evaluator(run, () => models);
     const queue = new EventQueue();
     const pending: Float64Array[] = models.map(() => new Float64Array(0));
     evaluate(0);

@@ -54,12 +54,16 @@ describe('decentralized simulator', () => {
   const problem = quadratics(8, 4);
   const final = (algorithm: DecentralizedAlgorithm) =>
     simulateDecentralized(spec(algorithm), problem).trace.at(-1)?.loss as number;
+  const start = simulateDecentralized(spec('allreduce', { seconds: 0 }), problem).trace[0]?.loss as number;
 
   test('with different data per node and 20% of messages lost, R-FAST and all-reduce reach the minimum of the average; gossip without tracking stops short', () => {
     expect(final('rfast')).toBeLessThan(1e-5);
     expect(final('allreduce')).toBeLessThan(1e-5);
-    expect(final('d-psgd')).toBeGreaterThan(1e-2);
-    expect(final('ad-psgd')).toBeGreaterThan(1e-2);
+    // The gossip baselines do learn (they end far nearer than they start, at 1.57) but stop short.
+    for (const algorithm of ['d-psgd', 'ad-psgd'] as const) {
+      expect(final(algorithm)).toBeGreaterThan(1e-2);
+      expect(final(algorithm)).toBeLessThan(0.5 * start);
+    }
   });
 
   // Step sizes as large as each graph tolerates (the sparse ring diverges at 0.3).
