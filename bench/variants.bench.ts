@@ -59,8 +59,8 @@ async function follow(stores: Stores, jobId: string): Promise<JobSummary> {
 async function main() {
   const embedded = await startEmbedded({ maxLearners: 32, learnerTimeoutSeconds: 60 });
   try {
-    const rows: string[] = [];
-    let syncSeconds = 0;
+    // Sync's time to the target, when it reached it; a ratio needs both runs to have reached it.
+    let syncSeconds: number | undefined;
     process.stdout.write(
       'variant         reached  seconds  vs sync  upd/s  mean stale  rejected  test acc\n',
     );
@@ -69,18 +69,19 @@ async function main() {
       const s = await follow(embedded.stores, jobId);
       await embedded.stack.lambda.idle();
       const reached = (s.testAccuracy ?? 0) >= 0.88;
-      if (run.name === 'sync') syncSeconds = s.elapsedSeconds;
+      if (run.name === 'sync' && reached) syncSeconds = s.elapsedSeconds;
       const row = [
         run.name.padEnd(15),
         (reached ? 'yes' : 'no').padEnd(8),
         s.elapsedSeconds.toFixed(1).padStart(7),
-        (syncSeconds / s.elapsedSeconds).toFixed(2).padStart(8),
+        (syncSeconds !== undefined && reached ? (syncSeconds / s.elapsedSeconds).toFixed(2) : '-').padStart(
+          8,
+        ),
         s.updatesPerSecond.toFixed(1).padStart(6),
         s.staleness.mean.toFixed(2).padStart(11),
         String(s.gradients.rejected).padStart(9),
         (s.testAccuracy ?? 0).toFixed(3).padStart(9),
       ].join(' ');
-      rows.push(row);
       process.stdout.write(`${row}\n`);
     }
     process.stdout.write(

@@ -78,9 +78,8 @@ export async function submitJob(
 }
 
 /** Asks a running job to stop; learners see the status at their next arrival or poll. */
-export async function stopJob(stores: Stores, jobId: string): Promise<JobState> {
+export async function stopJob(stores: Stores, jobId: string): Promise<void> {
   await stores.jobs.finish(checkJobId(jobId), JobStatus.stopped, 'stopped by request', Date.now());
-  return stores.jobs.getJob(jobId);
 }
 
 export async function jobSummary(stores: Stores, jobId: string, now = Date.now()): Promise<JobSummary> {
