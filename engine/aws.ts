@@ -40,11 +40,13 @@ export function createClients(env: NodeJS.ProcessEnv = process.env, usage?: Usag
   const s3 = new S3Client({
     ...common,
     endpoint: s3Endpoint,
-    // Emulators (s3rver, LocalStack) serve buckets by path, not by virtual host.
-    forcePathStyle: s3Endpoint !== undefined,
-    // s3rver corrupts streamed bodies when the SDK adds flexible checksums.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Emulators (s3rver, LocalStack) serve buckets by path, not by virtual host, and s3rver
+    // corrupts streamed bodies when the SDK adds flexible checksums; real S3 keeps both defaults.
+    ...(s3Endpoint !== undefined && {
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
   });
   usage?.attachDynamo(dynamo);
   usage?.attachS3(s3);
