@@ -57,6 +57,17 @@ export async function aggregateRound(
     }),
   );
   const next = applyUpdate(weights, gradients, etas);
+  if (!next.every(Number.isFinite)) {
+    // A non-finite gradient or an overflowing step: the job fails rather than commit such weights.
+    const learners = [...new Set(round.map((entry) => entry.learner))].join(', ');
+    await jobs.finish(
+      jobId,
+      JobStatus.failed,
+      `non-finite weights at version ${v + 1} (round of learners ${learners}, computed on versions ${round.map((e) => e.version).join(', ')})`,
+      Date.now(),
+    );
+    return undefined;
+  }
   const loss = round.reduce((sum, entry) => sum + entry.loss, 0) / round.length;
   const record: CommitRecord = {
     version: v + 1,

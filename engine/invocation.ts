@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { LearnerFencedError } from './errors';
-import { learnerIds } from './keys';
 import { emptyProgress, type LearnerInvocation, type LearnerOptions, runLearner } from './learner';
 import type { JobRuntime } from './runtime';
 import { JobStatus, type LearnerCounters } from './store/job-store';
 import type { LearnerClaim } from './store/learner-store';
 import { storeCall } from './store/translate';
 import type { UsageMeter } from './usage';
+import { silentLearners } from './watchdog';
 
 /** Starts (or continues) a learner with an asynchronous Lambda invocation. */
 export async function invokeLearner(
@@ -35,7 +35,7 @@ const MISSED_BEATS = 3;
  * A learner silent for this many heartbeats is re-invoked by the others: its process died and
  * the platform gave up retrying (or an Event was lost). Longer than a cold start takes.
  */
-const REVIVE_AFTER_BEATS = 10;
+export const REVIVE_AFTER_BEATS = 10;
 
 export interface InvocationOptions extends Omit<LearnerOptions, 'beat'> {
   readonly heartbeatMs?: number;
@@ -164,14 +164,12 @@ export async function handleLearnerInvocation(
    * the claim lets one delivery through.
    */
   async function reviveSilentLearners(): Promise<void> {
-    const now = Date.now();
-    const silentFor = REVIVE_AFTER_BEATS * heartbeatMs;
-    const records = new Map((await runtime.stores.jobs.listLearners(jobId)).map((r) => [r.learner, r]));
-    const silent = learnerIds(runtime.job.spec.learners).flatMap((id) => {
-      const record = records.get(id);
-      const lastSign = record ? record.aliveAt : runtime.job.createdAt;
-      return now - lastSign > silentFor ? [{ jobId, learner: id, epoch: (record?.epoch ?? 0) + 1 }] : [];
-    });
+    const silent = silentLearners(
+      { jobId, createdAt: runtime.job.createdAt, learners: runtime.job.spec.learners },
+      await runtime.stores.jobs.listLearners(jobId),
+      Date.now(),
+      REVIVE_AFTER_BEATS * heartbeatMs,
+    );
     await Promise.all(silent.map((next) => invoke(next)));
   }
 

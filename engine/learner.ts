@@ -154,6 +154,16 @@ export async function runLearner(
     const batch = sampleBatch(runtime.trainData, spec.batchSize, random);
     const { loss, grad } = await runtime.train.step(weights, batch, gradBuffer);
     gradBuffer = grad;
+    if (!Number.isFinite(loss)) {
+      // Diverged (or the data holds values float32 cannot carry): nothing non-finite is pushed.
+      await jobs.finish(
+        jobId,
+        JobStatus.failed,
+        `non-finite loss (${loss}) on version ${version} from learner ${learner}`,
+        Date.now(),
+      );
+      return { continueJob: false };
+    }
     const delaySeconds = sampleStragglerDelay(spec.stragglers, random);
     if (delaySeconds > 0 && !(await straggle(delaySeconds * 1000, version))) {
       // Sync variants: the round closed during the delay; the paper cancels such work.

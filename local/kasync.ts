@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { type AwsClients, createClients, type Resources } from '../engine/aws';
+import { DEFAULT_HEARTBEAT_MS, invokeLearner, REVIVE_AFTER_BEATS } from '../engine/invocation';
 import { createStores, type Stores } from '../engine/store';
+import { sweepJobs, type WatchdogAction } from '../engine/watchdog';
 import { type LocalStack, startLocalStack } from './stack';
 
 export const LEARNER_FUNCTION = 'kasync-learner';
@@ -21,7 +23,12 @@ export interface EmbeddedOptions {
   /** Extra environment for the learner function (fault injection in tests). */
   readonly learnerEnvironment?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
+  /** How often the watchdog sweeps the running jobs, ms (engine/watchdog.ts); tests shorten it. */
+  readonly watchdogMs?: number;
 }
+
+/** Locally the watchdog ends a job this long after its maxSeconds if no learner did. */
+const WATCHDOG_GRACE_MS = 10_000;
 
 /** The embedded stack with kasync's functions on it, and clients that reach it. */
 export interface Embedded {
@@ -59,5 +66,53 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     table: stack.table,
     learnerFunction: LEARNER_FUNCTION,
   };
-  return { stack, clients, resources, stores: createStores(clients, resources), stop: () => stack.stop() };
+  const stores = createStores(clients, resources);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const watchdog = startWatchdog(
+    () =>
+      sweepJobs(
+        stores,
+        (invocation) => invokeLearner(clients.lambda, clients.endpoints.lambda, LEARNER_FUNCTION, invocation),
+        Date.now(),
+        { silentMs: REVIVE_AFTER_BEATS * heartbeatMs, graceMs: WATCHDOG_GRACE_MS },
+      ),
+    options.watchdogMs ?? REVIVE_AFTER_BEATS * heartbeatMs,
+    options.log,
+  );
+  return {
+    stack,
+    clients,
+    resources,
+    stores,
+    stop: async () => {
+      await watchdog.stop();
+      await stack.stop();
+    },
+  };
+}
+
+/** Runs sweeps one at a time on a timer; a failed sweep (a store away) is logged and retried next time. */
+function startWatchdog(
+  sweep: () => Promise<WatchdogAction[]>,
+  intervalMs: number,
+  log: ((line: string) => void) | undefined,
+) {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= sweep()
+      .then((actions) => {
+        for (const action of actions) log?.(`watchdog: ${JSON.stringify(action)}`);
+      })
+      .catch((error) => log?.(`watchdog: sweep failed: ${error instanceof Error ? error.message : error}`))
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -13,6 +13,7 @@ import {
   AlreadyInRoundError,
   BacklogFullError,
   JobNotRunningError,
+  LearnerFencedError,
   NotFoundError,
   StaleVersionError,
   VersionAlreadyCommittedError,
@@ -272,8 +273,14 @@ export class JobStore extends TableStore {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const state = await this.getJob(jobId);
+      const index = state.pending.findIndex((pending) => pending.grad === entry.grad);
+      if (index >= 0) return { state, index };
       if ((state.lastArrival[entry.learner] ?? -1) >= ordinal) {
-        return { state, index: state.pending.findIndex((pending) => pending.grad === entry.grad) };
+        // A newer arrival of this learner is in: either this gradient's own first attempt was
+        // accepted and has been applied since, or a newer invocation took the learner over and
+        // this one (fenced, or a stale re-delivery) must not be told it was accepted.
+        if (await this.wasApplied(jobId, entry.grad, entry.version)) return { state, index: -1 };
+        throw new LearnerFencedError(entry.learner);
       }
       if (state.status !== JobStatus.running) throw new JobNotRunningError(jobId, state.status);
       if (rule.onlyVersion !== undefined && !state.members.includes(entry.learner)) {
@@ -282,6 +289,11 @@ export class JobStore extends TableStore {
       if (rule.distinct) throw new AlreadyInRoundError(entry.learner);
       throw new BacklogFullError(state.pending.length);
     }
+  }
+
+  private async wasApplied(jobId: string, grad: string, computedOn: number): Promise<boolean> {
+    const commits = await this.listCommits(jobId, computedOn);
+    return commits.some((commit) => commit.grads.some((g) => g.grad === grad));
   }
 
   /**
@@ -323,8 +335,10 @@ export class JobStore extends TableStore {
     try {
       const result = await this.updateJob(jobId, {
         UpdateExpression: update,
-        ConditionExpression: 'version = :from',
-        ExpressionAttributeValues: values,
+        // Nothing commits once the job has ended (a stop must not be followed by new versions).
+        ConditionExpression: 'version = :from AND #status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':running': JobStatus.running },
         ReturnValues: 'ALL_NEW',
       });
       return toJobState(result.Attributes ?? {});
@@ -421,12 +435,19 @@ export class JobStore extends TableStore {
     );
   }
 
-  /** Commit records in version order; `afterVersion` skips the ones a poller already has. */
+  /**
+   * Records of committed versions, in version order; `afterVersion` skips the ones a poller
+   * already has. A record is written before its version is committed (aggregator.ts), and a
+   * commit can still fail (a takeover won, the job ended), so only records up to the job's
+   * version are returned: readers never see a version that is not committed.
+   */
   async listCommits(jobId: string, afterVersion = 0): Promise<CommitRecord[]> {
+    const { version } = await this.getJob(jobId);
+    if (version <= afterVersion) return [];
     // One condition on the sort key is all a query takes: a range of commit keys.
     return (await this.query(jobId, 'sk BETWEEN :first AND :last', {
       ':first': ddbKeys.commit(jobId, afterVersion + 1).sk,
-      ':last': ddbKeys.commit(jobId, 9_999_999_999).sk,
+      ':last': ddbKeys.commit(jobId, version).sk,
     })) as unknown as CommitRecord[];
   }
 

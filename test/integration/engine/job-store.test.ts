@@ -2,6 +2,7 @@ import { createClients } from '../../../engine/aws';
 import {
   AlreadyInRoundError,
   JobNotRunningError,
+  LearnerFencedError,
   StaleVersionError,
   VersionAlreadyCommittedError,
 } from '../../../engine/errors';
@@ -105,6 +106,46 @@ describe('JobStore on dynalite', () => {
     await expect(
       stores.jobs.arrive(jobId, entry('L0', 1, 1), distinct, ordinalOf(entry('L0', 1, 1))),
     ).resolves.toMatchObject({ index: 1 });
+  });
+
+  it('refuses, never acknowledges, an older invocation arriving after a newer one (fenced or re-delivered)', async () => {
+    const jobId = await newJob();
+    await stores.jobs.arrive(jobId, entry('L0', 0, 5), distinct, 5);
+    // The same ordinal rule that makes a retry idempotent once told this arrival "accepted".
+    await expect(stores.jobs.arrive(jobId, entry('L5', 0, 3), distinct, 3)).resolves.toMatchObject({
+      index: 1,
+    });
+    const older = { ...entry('L0', 0, 3), grad: 'L0/0-3' };
+    await expect(stores.jobs.arrive(jobId, older, { distinct: false, k: 3 }, 3)).rejects.toBeInstanceOf(
+      LearnerFencedError,
+    );
+    const state = await stores.jobs.getJob(jobId);
+    expect(state.pending.map((e) => e.grad)).toEqual(['L0/1-5', 'L5/1-3']);
+  });
+
+  it('commits nothing once the job has ended, and lists only committed versions', async () => {
+    const jobId = await newJob();
+    for (const l of ['L0', 'L1', 'L2'])
+      await stores.jobs.arrive(jobId, entry(l), distinct, ordinalOf(entry(l)));
+    const round = (await stores.jobs.getJob(jobId)).pending;
+    const record = { version: 1, k: 3, grads: [], loss: 1, committedAt: Date.now(), aggregator: 'L2@1' };
+    expect(await stores.jobs.putCommitRecord(jobId, record)).toBe(true);
+    // Written before the commit (aggregator.ts): not a version yet, so nobody may read it.
+    expect(await stores.jobs.listCommits(jobId)).toEqual([]);
+    expect(await stores.jobs.finish(jobId, 'STOPPED', 'by request', Date.now())).toBe(true);
+    const commit = {
+      fromVersion: 0,
+      consumed: round,
+      stats: EMPTY_STATS,
+      loss: 1,
+      distinct: true,
+      adaptive: { k: 3, initialLoss: 1, lossEma: 1, kUpdatedAt: 0 },
+    };
+    await expect(stores.jobs.commit(jobId, commit, Date.now())).rejects.toBeInstanceOf(
+      VersionAlreadyCommittedError,
+    );
+    expect((await stores.jobs.getJob(jobId)).version).toBe(0);
+    expect(await stores.jobs.listCommits(jobId)).toEqual([]);
   });
 
   it('rejects stale and over-full arrivals for sync variants', async () => {

@@ -129,6 +129,7 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
   check = (model: Readonly<Model>) => model.state.pending.length >= model.k;
   async run(model: Model, real: Real) {
     const { round, state } = commitRound(model.state, model.k);
+    const stopped = !model.state.running;
     const commit = {
       fromVersion: model.state.version,
       consumed: round,
@@ -137,6 +138,23 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
       distinct: variantRule(model.variant).distinctLearners,
       adaptive: { k: model.k, initialLoss: 0, lossEma: 0, kUpdatedAt: 0 },
     };
+    // As the aggregator does: the record first (a retry whose gradient was applied finds it there).
+    await real.stores.jobs.putCommitRecord(real.jobId, {
+      version: model.state.version + 1,
+      k: model.k,
+      grads: round.map((e) => ({ ...e, staleness: model.state.version - e.version, eta: 0.1 })),
+      loss: 0,
+      committedAt: 0,
+      aggregator: 'test',
+    });
+    if (stopped) {
+      // Nothing commits once the job has ended.
+      await expect(real.stores.jobs.commit(real.jobId, commit, 0)).rejects.toBeInstanceOf(
+        VersionAlreadyCommittedError,
+      );
+      await expectSameState(model, real);
+      return;
+    }
     await real.stores.jobs.commit(real.jobId, commit, 0);
     model.state = state;
     await expectSameState(model, real);
