@@ -24,6 +24,8 @@ export const S3_ACCESS = {
  */
 export const DYNAMODB_ACTIONS = {
   learner: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+  /** engine/watchdog.ts: the job index and job items (Query, BatchGet), learner items (Query), finish (Update). */
+  watchdog: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
   api: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',

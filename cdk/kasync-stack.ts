@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG, type KasyncConfig } from './config';
 import { Learners } from './learners';
 import { OnnxRuntimeLayer } from './onnxruntime-layer';
 import { Storage } from './storage';
+import { Watchdog } from './watchdog';
 
 export interface KasyncStackProps extends StackProps {
   /** Deployment choices (cdk/config.ts); anything left out takes its default. */
@@ -14,7 +15,7 @@ export interface KasyncStackProps extends StackProps {
 
 /**
  * kasync in one stack: the bucket and table, the onnxruntime layer, the learner function, and
- * the API (function + HTTP API with authorization on every route).
+ * the API (function + HTTP API with authorization on every route), and the watchdog.
  */
 export class KasyncStack extends Stack {
   readonly config: KasyncConfig;
@@ -22,6 +23,7 @@ export class KasyncStack extends Stack {
   readonly learners: Learners;
   readonly onnxruntime: OnnxRuntimeLayer;
   readonly api: Api;
+  readonly watchdog: Watchdog;
 
   constructor(scope: Construct, id: string, props: KasyncStackProps = {}) {
     super(scope, id, {
@@ -56,6 +58,14 @@ export class KasyncStack extends Stack {
       auth: config.apiAuth,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      logRetention: config.logRetentionDays,
+    });
+
+    this.watchdog = new Watchdog(this, 'Watchdog', {
+      bucket: this.storage.bucket,
+      table: this.storage.table,
+      learner: this.learners.function,
+      architecture,
       logRetention: config.logRetentionDays,
     });
 

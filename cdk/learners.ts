@@ -3,9 +3,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type Architecture, type ILayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { functionBundling, REPO_ROOT } from './bundling';
@@ -56,6 +58,8 @@ export const RUNTIME_SUPPRESSION = {
 export class Learners extends Construct {
   readonly function: NodejsFunction;
   readonly logGroup: LogGroup;
+  /** Invocations that failed after every retry, kept for inspection (the watchdog revives the learner). */
+  readonly failures: Queue;
 
   constructor(scope: Construct, id: string, props: LearnersProps) {
     super(scope, id);
@@ -64,6 +68,11 @@ export class Learners extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = functionRole(this, this.logGroup);
+    this.failures = new Queue(this, 'Failures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(REPO_ROOT, 'functions/learner.ts'),
       handler: 'handler',
@@ -75,6 +84,7 @@ export class Learners extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       // Duplicates are handled by the epoch claim; a retry of a crashed learner is wanted.
       retryAttempts: 2,
+      onFailure: new SqsDestination(this.failures),
       layers: [props.onnxruntime],
       logGroup: this.logGroup,
       role,
@@ -98,6 +108,13 @@ export class Learners extends Construct {
     });
 
     NagSuppressions.addResourceSuppressions(this.function, [RUNTIME_SUPPRESSION]);
+    NagSuppressions.addResourceSuppressions(this.failures, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself the dead-letter (on-failure) destination of the learner function; a queue behind it would only move the same records once more.',
+      },
+    ]);
     NagSuppressions.addResourceSuppressions(
       role,
       [

@@ -136,7 +136,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
   });
 
   it('runs both functions on Node.js 22 and one architecture; only the learner has the layer', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3); // learner, API, CDK's bucket auto-delete provider
+    template.resourceCountIs('AWS::Lambda::Function', 4); // learner, API, watchdog, CDK's bucket auto-delete provider
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['x86_64'],
@@ -177,7 +177,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
 
   it('keeps every log group for a bounded time', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(3); // learner, API, API access logs
+    expect(groups).toHaveLength(4); // learner, API, API access logs, watchdog
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -234,6 +234,10 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
         's3:GetObject',
         's3:ListBucket',
         's3:PutObject',
+        // The on-failure destination (the Lambda service sends with the function's role).
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
       ].sort(),
     );
     const invoke = statements.filter((s) => actionsOf([s]).has('lambda:InvokeFunction'));
@@ -245,6 +249,36 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
     const dynamo = statements.find((s) => actionsOf([s]).has('dynamodb:GetItem'));
     expect(JSON.stringify(dynamo?.Resource)).toMatch(/StorageTable/);
     expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|"Action":"\w+:\*"/);
+  });
+
+  it('runs the watchdog every minute with table access, invoking the learner, and no S3', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WatchdogFunction'), 'Arn'] } }),
+      ],
+    });
+    const statements = statementsOf(template, 'WatchdogRole');
+    expect([...actionsOf(statements)].sort()).toEqual(
+      [
+        ...DYNAMODB_ACTIONS.watchdog,
+        'lambda:InvokeFunction',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ].sort(),
+    );
+    const invoke = statements.filter((s) => actionsOf([s]).has('lambda:InvokeFunction'));
+    expect(invoke).toEqual([
+      expect.objectContaining({
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LearnersFunction/), 'Arn'] },
+      }),
+    ]);
+    // A learner invocation that failed every retry lands in a queue, not nowhere.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LearnersFailures'), 'Arn'] } },
+      },
+    });
   });
 
   it('gives the API its prefixes, BatchGetItem for the job list, and invoking the learner', () => {
@@ -299,6 +333,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
     const granted = new Set([
       ...actionsOf(statementsOf(template, 'LearnersRole')),
       ...actionsOf(statementsOf(template, 'ApiRole')),
+      ...actionsOf(statementsOf(template, 'WatchdogRole')),
     ]);
     for (const command of commands) expect(granted).toContain(toAction[command]);
     // And nothing more: every granted data action is one a command needs (ListBucket aside: see grants.ts).
@@ -351,7 +386,7 @@ describe('KasyncStack (defaults: x86_64, IAM auth)', () => {
           ?.rules_to_suppress ?? [],
     );
     expect(new Set(suppressions.map((s) => s.id))).toEqual(
-      new Set(['AwsSolutions-S1', 'AwsSolutions-L1', 'AwsSolutions-IAM5']),
+      new Set(['AwsSolutions-S1', 'AwsSolutions-L1', 'AwsSolutions-IAM5', 'AwsSolutions-SQS3']),
     );
     for (const s of suppressions) expect(s.reason.length).toBeGreaterThan(60);
   });
@@ -374,11 +409,11 @@ describe('KasyncStack configured (arm64, JWT, capped learners, retained data)', 
     }));
   });
 
-  it('uses arm64 for both functions and the layer, with the arm64 binaries only', () => {
+  it('uses arm64 for every function and the layer, with the arm64 binaries only', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.Runtime === 'nodejs22.x' && f.Properties.Handler === 'index.handler',
     );
-    expect(functions.map((f) => f.Properties.Architectures)).toEqual([['arm64'], ['arm64']]);
+    expect(functions.map((f) => f.Properties.Architectures)).toEqual([['arm64'], ['arm64'], ['arm64']]);
     template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'] });
     expect(
       execFileSync('find', [stack.onnxruntime.stagingDir, '-name', '*.node']).toString().trim().split('\n'),
