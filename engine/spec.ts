@@ -3,8 +3,35 @@ import { ValidationError } from './errors';
 import { validate } from './validate';
 import { VARIANT_NAMES, VARIANTS } from './variants';
 
+// zod 4's z.number() already refuses NaN and +-Infinity (`expected number, received NaN`), and
+// `.int()` refuses integers past 2^53 - 1; every bound below is on top of that.
 const positive = z.number().positive();
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** The longest job (`stop.maxSeconds`): 7 days, well inside the 30 days gradient blobs are kept for audits. */
+export const MAX_JOB_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The longest learner invocation anywhere kasync runs: Lambda's 15 minutes (cdk/learners.ts;
+ * the local runtime refuses a longer timeout). A learner sleeps out a straggler delay inside one
+ * invocation, so a delay's fixed part (`shift`, the Pareto `scale`) above this can never end
+ * there: every invocation would be cut off mid-delay and the job would never move.
+ */
+export const MAX_INVOCATION_SECONDS = 900;
+
+/**
+ * Largest step size (`lr.eta`, `lr.etaMax`). The update is w - eta * g. Measured on the built-in
+ * linear models (sim/objective.ts: 500 sequential steps of batch 64 from w0 = 0, held-out loss):
+ * of 0.1, 0.4, 1.6, 4 and 10, the best is 0.4 or 0.1 on every built-in dataset; at 10 the loss
+ * has climbed most of the way back to the untrained one (MNIST softmax: 1.99, untrained 2.30,
+ * 0.34 at 0.4), and at 15 it ends above the untrained one on MNIST and synthetic (spec.test.ts
+ * checks the synthetic case). Every best step the decentralized bench finds lies in 0.1-1.6
+ * (docs/architecture.md). A step above 10 has nothing left to gain; the absurd ones (1e308)
+ * overflow float32 weights to Infinity and commit NaN.
+ */
+export const MAX_STEP_SIZE = 10;
+
+const stepSize = positive.max(MAX_STEP_SIZE);
 
 const activationSchema = z.enum(['relu', 'tanh', 'sigmoid']);
 
@@ -95,22 +122,45 @@ const datasetSchema = z.union(
   },
 );
 
+/**
+ * Exp rate, per second. At the lowest, 0.01 (mean delay 100 s), a delay outlasts a whole
+ * invocation (MAX_INVOCATION_SECONDS) with probability e^-9, about 1e-4 per mini-batch; at the
+ * highest, 1e6 (mean 1 microsecond), delays are a thousandth of the timers' 1 ms resolution, so
+ * every larger rate is the same as no delay. A uniform U < 1 has 1 - U >= 2^-53, so an
+ * exponential draw is at most 53 ln 2 / rate: 3,674 s at the lowest rate.
+ */
+const rate = z.number().min(0.01).max(1e6);
+/** A delay's fixed part, seconds: it must fit in one invocation (MAX_INVOCATION_SECONDS). */
+const fixedDelay = (schema: z.ZodNumber) => schema.max(MAX_INVOCATION_SECONDS);
+
 const stragglersSchema = z.discriminatedUnion('distribution', [
   z.strictObject({ distribution: z.literal('none') }),
   /** Delay ~ Exp(rate) seconds per mini-batch. */
-  z.strictObject({ distribution: z.literal('exp'), rate: positive }),
+  z.strictObject({ distribution: z.literal('exp'), rate }),
   /** Delay = shift + Exp(rate) seconds. */
-  z.strictObject({ distribution: z.literal('shifted-exp'), shift: z.number().min(0), rate: positive }),
-  /** Delay ~ Pareto(scale, shape) seconds. */
-  z.strictObject({ distribution: z.literal('pareto'), scale: positive, shape: positive }),
+  z.strictObject({ distribution: z.literal('shifted-exp'), shift: fixedDelay(z.number().min(0)), rate }),
+  /**
+   * Delay ~ Pareto(scale, shape) seconds: at least `scale`. A draw is scale / (1 - U)^(1/shape)
+   * <= scale * 2^(53/shape), finite for shape >= 0.1 (2^530; it overflows below 53/1024) and
+   * cut at MAX_JOB_SECONDS by the sampler (engine/stragglers.ts). At shape 1000 every draw is
+   * within 4% of `scale` (2^0.053): a larger shape is the same constant delay.
+   */
+  z.strictObject({
+    distribution: z.literal('pareto'),
+    scale: fixedDelay(positive),
+    shape: z.number().min(0.1).max(1000),
+  }),
 ]);
 
 const lrSchema = z.strictObject({
   schedule: z.enum(['constant', 'staleness', 'dutta-joshi']).default('constant'),
-  eta: positive.default(0.1),
-  /** dutta-joshi: eta = min(C / ||w[v] - w[v_i]||^2, etaMax). */
-  C: positive.default(0.005),
-  etaMax: positive.optional(),
+  eta: stepSize.default(0.1),
+  /**
+   * dutta-joshi: eta = min(C / ||w[v] - w[v_i]||^2, etaMax). With etaMax <= 10, a C above 1e6
+   * would make the cap bind for every squared distance below 1e5, i.e. the schedule constant.
+   */
+  C: positive.max(1e6).default(0.005),
+  etaMax: stepSize.optional(),
 });
 
 export const jobSpecSchema = z
@@ -120,12 +170,14 @@ export const jobSpecSchema = z
     variant: z.enum(VARIANT_NAMES as [string, ...string[]]).default('k-async'),
     learners: count(1, 1000).default(4),
     k: count(1, 1000).optional(),
+    /** Rows are drawn with replacement (model/datasets.ts sampleBatch), so any size up to this fits any dataset. */
     batchSize: count(1, 4096).default(64),
     lr: lrSchema.default({ schedule: 'constant', eta: 0.1, C: 0.005 }),
     stop: z
       .strictObject({
+        /** Versions are 10-digit keys (engine/keys.ts), far above this. */
         maxUpdates: count(1, 10_000_000).default(1000),
-        maxSeconds: positive.max(7 * 24 * 3600).default(600),
+        maxSeconds: positive.max(MAX_JOB_SECONDS).default(600),
         targetLoss: positive.optional(),
         targetAccuracy: z.number().gt(0).max(1).optional(),
       })
