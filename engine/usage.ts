@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { isThrottlingError } from '@smithy/core/retry';
+import { isUnreachableError } from './store/translate';
 
 /** What a process consumed from the stores: the inputs of a job's cost estimate. */
 export interface Usage {
@@ -23,23 +25,49 @@ const DDB_WRITES = new Set([
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * Counts what the SDK clients consume, from the clients themselves: DynamoDB requests ask for
- * `ReturnConsumedCapacity: TOTAL` and the units the service reports are added up (a refused
- * conditional write reports none but is billed: counted as one unit); S3 requests and bytes
- * are counted as they are sent. Learners flush the difference with their heartbeats.
+ * Whether a failed attempt was billed: the store answered on the request's merits (a refused
+ * condition, a validation error) or took it and the answer was lost on the way back. A throttled
+ * request consumes no capacity, a 5xx is the store's failure, and a store that was never reached
+ * did no work.
+ */
+function billedFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return false;
+  return !isThrottlingError(error as Parameters<typeof isThrottlingError>[0]) && !isUnreachableError(error);
+}
+
+// Inside the SDK's retry middleware (finalizeRequest, high): sees every attempt, not every call.
+const PER_ATTEMPT = { step: 'finalizeRequest', priority: 'low', name: 'kasyncUsageMeter' } as const;
+
+/**
+ * Counts what the SDK clients consume, from the clients themselves, per attempt (the clients
+ * retry throttling and lost responses): DynamoDB requests ask for `ReturnConsumedCapacity:
+ * TOTAL` and the units the service reports are added up; a write attempt that failed but was
+ * billed (a refused condition, which reports no units, or a lost response) counts as one unit.
+ * S3 requests and bytes are counted as they are sent, throttled attempts excepted. Learners
+ * flush the difference with their heartbeats.
  */
 export class UsageMeter {
   private readonly totals: Mutable<Usage> = { ...NO_USAGE };
   private flushed: Usage = { ...NO_USAGE };
 
   attachDynamo(client: DynamoDBClient): void {
+    // Once per call, before the input is serialized.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName ?? '';
+        if (DDB_READS.has(command) || DDB_WRITES.has(command))
+          (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+        return next(args);
+      },
+      { step: 'initialize', name: 'kasyncConsumedCapacity' },
+    );
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName ?? '';
         const isRead = DDB_READS.has(command);
         const isWrite = DDB_WRITES.has(command);
-        if (isRead || isWrite)
-          (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
         try {
           const result = await next(args);
           const units =
@@ -49,11 +77,11 @@ export class UsageMeter {
           if (isWrite) this.totals.ddbWriteUnits += units;
           return result;
         } catch (error) {
-          if (isWrite) this.totals.ddbWriteUnits += 1;
+          if (isWrite && billedFailure(error)) this.totals.ddbWriteUnits += 1;
           throw error;
         }
       },
-      { step: 'initialize', name: 'kasyncUsageMeter' },
+      PER_ATTEMPT,
     );
   }
 
@@ -61,17 +89,26 @@ export class UsageMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName;
-        if (command === 'PutObjectCommand') {
-          this.totals.s3Puts += 1;
-          const body = (args.input as { Body?: Uint8Array | string }).Body;
-          this.totals.s3BytesPut +=
-            typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0);
-        } else if (command === 'GetObjectCommand' || command === 'HeadObjectCommand') {
-          this.totals.s3Gets += 1;
+        const count = () => {
+          if (command === 'PutObjectCommand') {
+            this.totals.s3Puts += 1;
+            const body = (args.input as { Body?: Uint8Array | string }).Body;
+            this.totals.s3BytesPut +=
+              typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0);
+          } else if (command === 'GetObjectCommand' || command === 'HeadObjectCommand') {
+            this.totals.s3Gets += 1;
+          }
+        };
+        try {
+          const result = await next(args);
+          count();
+          return result;
+        } catch (error) {
+          if (billedFailure(error)) count();
+          throw error;
         }
-        return next(args);
       },
-      { step: 'initialize', name: 'kasyncUsageMeter' },
+      PER_ATTEMPT,
     );
   }
 

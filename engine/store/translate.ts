@@ -30,6 +30,25 @@ export function isNetworkError(error: unknown): boolean {
   return cause !== undefined && cause !== error && isNetworkError(cause);
 }
 
+const UNREACHABLE_CODES = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+const UNREACHABLE_MESSAGE = new RegExp(
+  `\\b(${UNREACHABLE_CODES.join('|')})\\b|did not establish a connection with the server`,
+);
+
+/**
+ * True for failures where no connection to the store was made at all: nothing listens there,
+ * the name does not resolve, no route, or the connection did not open in time (the SDK's
+ * connection timeout). A subset of isNetworkError: a reset connection or a request that timed
+ * out after it was sent may have reached the store, these cannot have.
+ */
+export function isUnreachableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, cause } = error as { code?: string; message?: string; cause?: unknown };
+  if (code && UNREACHABLE_CODES.includes(code)) return true;
+  if (message && UNREACHABLE_MESSAGE.test(message)) return true;
+  return cause !== undefined && cause !== error && isUnreachableError(cause);
+}
+
 export function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
