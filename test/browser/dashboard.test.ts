@@ -92,9 +92,11 @@ describe('dashboard', () => {
     expect(await page.textContent('#job-status')).toBe('RUNNING');
 
     // Finished, with every invocation recorded: the timeline has no running bar left.
+    // On a loaded 2-core CI machine (the whole suite runs beside it) 150 updates have taken over 60 s.
     await until(
       page,
       `document.querySelector('#job-status').textContent === 'DONE' && ${count('#timeline .running')} === 0`,
+      120_000,
     );
     expect(await page.isDisabled('#stop')).toBe(true);
     for (const chart of ['loss', 'rate', 'staleness'])
@@ -112,5 +114,5 @@ describe('dashboard', () => {
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(pageErrors).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });
